@@ -1,0 +1,49 @@
+"""The one error hierarchy of Kakehashi. `service.api.problems` maps it to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class KakehashiError(Exception):
+    """Base of every error that Kakehashi raises on purpose. `title` is a short, stable summary."""
+
+    title = "Kakehashi error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(KakehashiError):
+    """The caller sent something that cannot be used (HTTP 422, CLI exit 2)."""
+
+    title = "Invalid input"
+
+
+class NotFound(KakehashiError):
+    """An id that names nothing known (HTTP 404)."""
+
+    title = "Not found"
+
+
+class PayloadTooLarge(KakehashiError):
+    """A request body above the configured limit (HTTP 413)."""
+
+    title = "Payload too large"
+
+
+class NotReady(KakehashiError):
+    """No usable index version yet (HTTP 503)."""
+
+    title = "Service not ready"
+
+
+class ReferenceDataError(KakehashiError):
+    """A file in data/ is malformed; the message names the file and the entry."""
+
+    title = "Invalid reference data"
+
+
+class IndexUnusable(KakehashiError):
+    """An index version is missing, incomplete, corrupt or built with another model."""
+
+    title = "Index unusable"

@@ -1,0 +1,61 @@
+"""One validated settings object, read from KAKEHASHI_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class RankingWeights(BaseModel):
+    """Weights of the score components. Only their ratios matter: the score divides by their sum."""
+
+    topical: float = Field(0.75, ge=0, le=10)
+    strength: float = Field(0.10, ge=0, le=10)
+    impact: float = Field(0.10, ge=0, le=10)
+    recency: float = Field(0.05, ge=0, le=10)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__")
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local/share/kakehashi")
+    reference_dir: Path = PROJECT_ROOT / "data"
+    model: str = PACKAGED_MODEL
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    device: str = "cpu"
+
+    weights: RankingWeights = RankingWeights()
+    candidate_publications: int = Field(1000, ge=10)
+    min_similarity: float = Field(0.15, ge=-1, le=1)
+    evidence_count: int = Field(3, ge=1, le=10)
+    recency_half_life_years: float = Field(8.0, gt=0)
+    max_fields_per_query: int = Field(2, ge=1, le=5)
+
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_query_chars: int = Field(20_000, ge=100)
+    max_page_size: int = Field(100, ge=1)
+    index_poll_seconds: float = Field(5.0, ge=0)
+
+    @field_validator("data_dir", "reference_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(value).expanduser()
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "kakehashi.sqlite"
+
+    @property
+    def index_root(self) -> Path:
+        return self.data_dir / "indexes"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

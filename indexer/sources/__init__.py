@@ -1,0 +1,1 @@
+"""Source adapters: each turns files into raw house records (dicts) plus rejections."""
