@@ -1,0 +1,184 @@
+"""`kakehashi index build`: embed what changed, write a new index version, publish it atomically.
+
+A version is a directory under `<data_dir>/indexes/`:
+  manifest.json        model, dimension, metric, counts, data hash, build time, file checksums
+  vectors.npy          one L2-normalised float32 row per publication
+  publications.faiss   FAISS inner-product index over those rows
+  publication_ids.json row -> publication id
+  fields.npy goals.npy the field descriptions and Moonshot goals, embedded with the same model
+  catalog.sqlite       a consistent copy of the store at build time (researchers, publications)
+It is written under a temporary name and renamed into place, so a reader sees all of it or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from indexer.embedder import Embedder, ProgressFn
+from indexer.reference import Reference
+from indexer.store import Store
+
+FORMAT = 1
+METRIC = "inner_product"  # cosine: every vector is L2-normalised
+MANIFEST = "manifest.json"
+ProgressFactory = Callable[[str, int], ProgressFn]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    embedded: int
+    reused: int
+    skipped: bool  # nothing changed since the newest version: no new version written
+
+
+def version_dirs(index_root: Path) -> list[Path]:
+    """Complete versions, oldest first. Temporary directories start with a dot and are ignored."""
+    if not index_root.is_dir():
+        return []
+    return sorted(p for p in index_root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+
+
+def data_hash(store: Store, model: str) -> str:
+    digest = hashlib.sha256(model.encode())
+    for rid, content in store.content_hashes():
+        digest.update(f"{rid}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+def _reusable_vectors(index_root: Path, model: str) -> dict[str, np.ndarray]:
+    """text hash -> vector, from the newest version built with the same model."""
+    for path in reversed(version_dirs(index_root)):
+        try:
+            manifest = read_manifest(path)
+            if manifest.get("model") != model:
+                continue
+            hashes = json.loads((path / "text_hashes.json").read_text())
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        except (OSError, ValueError):
+            continue  # a damaged old version only costs re-embedding
+        if len(hashes) != len(vectors):
+            continue
+        return {h: vectors[i] for i, h in enumerate(hashes)}
+    return {}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def build_index(
+    store: Store,
+    reference: Reference,
+    embedder: Embedder,
+    index_root: Path,
+    progress: ProgressFactory | None = None,
+    force: bool = False,
+) -> BuildResult:
+    digest = data_hash(store, embedder.name)
+    existing = version_dirs(index_root)
+    if existing and not force:
+        newest = read_manifest(existing[-1])
+        if newest.get("data_hash") == digest and newest.get("model") == embedder.name:
+            return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
+
+    publications = store.publications()
+    cache = _reusable_vectors(index_root, embedder.name)
+    missing = [i for i, p in enumerate(publications) if p.text_hash not in cache]
+    vectors = np.zeros((len(publications), embedder.dimension), dtype=np.float32)
+    for i, pub in enumerate(publications):
+        if pub.text_hash in cache:
+            vectors[i] = cache[pub.text_hash]
+    if missing:
+        advance = progress("Embedding publications", len(missing)) if progress else None
+        vectors[missing] = embedder.encode([publications[i].text for i in missing], advance)
+    field_vectors = embedder.encode([f"{f.label}. {f.description}" for f in reference.fields])
+    goal_vectors = embedder.encode([g.text for g in reference.goals])
+
+    built_at = datetime.now(timezone.utc)
+    version = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
+    index_root.mkdir(parents=True, exist_ok=True)
+    tmp = index_root / f".building-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        np.save(tmp / "vectors.npy", vectors)
+        np.save(tmp / "fields.npy", field_vectors)
+        np.save(tmp / "goals.npy", goal_vectors)
+        index = faiss.IndexFlatIP(embedder.dimension)
+        index.add(vectors)
+        faiss.write_index(index, str(tmp / "publications.faiss"))
+        _write_json(tmp / "publication_ids.json", [p.id for p in publications])
+        _write_json(tmp / "text_hashes.json", [p.text_hash for p in publications])
+        _write_json(tmp / "field_ids.json", list(reference.field_ids))
+        _write_json(tmp / "goal_ids.json", [g.id for g in reference.goals])
+        with sqlite3.connect(tmp / "catalog.sqlite") as catalog:
+            store.backup_to(catalog)
+        catalog.close()
+        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+        manifest = {
+            "format": FORMAT,
+            "version": version,
+            "model": embedder.name,
+            "dimension": embedder.dimension,
+            "metric": METRIC,
+            "index_type": "IndexFlatIP",
+            "counts": {
+                "publications": len(publications),
+                "researchers": store.researcher_count(),
+                "fields": len(reference.fields),
+                "goals": len(reference.goals),
+                "embedded": len(missing),
+                "reused": len(publications) - len(missing),
+            },
+            "data_hash": digest,
+            "built_at": built_at.isoformat(),
+            "files": files,
+        }
+        _write_json(tmp / MANIFEST, manifest)
+        for path in tmp.iterdir():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(tmp)
+        final = index_root / version
+        os.rename(tmp, final)
+        _fsync_dir(index_root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    store.record_index_version(version, final, manifest)
+    return BuildResult(version, final, manifest, len(missing), len(publications) - len(missing), skipped=False)
