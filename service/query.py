@@ -1,0 +1,88 @@
+"""What a caller may ask: the query, its filters and weights. Shared by the API, the CLI and batch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from indexer.reference import is_country_code
+from indexer.settings import RankingWeights
+
+JAPAN = "JP"
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _countries(values: list[str]) -> list[str]:
+    out = []
+    for value in values:
+        code = value.strip().upper()
+        if not is_country_code(code):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. 'DE', 'US')")
+        out.append(code)
+    return out
+
+
+class Query(BaseModel):
+    """Exactly one of: free text, a Moonshot goal id, a researcher id ("more like this")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, min_length=1, description="Project description, any length up to the configured limit.")
+    goal_id: int | None = Field(None, ge=1, description="Moonshot goal id, 1-10.")
+    researcher_id: Id | None = Field(None, description="Find researchers whose work resembles this researcher's.")
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Query":
+        given = [k for k in ("text", "goal_id", "researcher_id") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of text, goal_id, researcher_id (got {given or 'none'})")
+        return self
+
+
+class Filters(BaseModel):
+    """Who may appear in the results. Researchers in Japan are excluded unless `include_japan` is
+    true or JP is named in `countries`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    countries: list[str] = Field(default_factory=list, max_length=300, description="Only these countries (ISO alpha-2).")
+    exclude_countries: list[str] = Field(default_factory=list, max_length=300)
+    fields: list[str] = Field(default_factory=list, max_length=50, description="Only researchers working in these fields; also sets the query's fields.")
+    min_h_index: int | None = Field(None, ge=0, le=1000, description="Researchers with an unknown h-index are left out when set.")
+    since_year: int | None = Field(None, ge=1800, le=2100, description="Only publications from this year on count, and researchers need at least one.")
+    exclude_institutions: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=500, description="Case-insensitive substrings of institution names.")
+    exclude_researchers: list[Id] = Field(default_factory=list, max_length=10_000)
+    include_japan: bool = False
+
+    _codes = field_validator("countries", "exclude_countries")(_countries)
+
+    def excluded_countries(self) -> set[str]:
+        excluded = set(self.exclude_countries)
+        if not self.include_japan and JAPAN not in self.countries:
+            excluded.add(JAPAN)
+        return excluded
+
+
+class Weights(BaseModel):
+    """Per-request weights; omitted ones take the configured defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topical: float | None = Field(None, ge=0, le=10)
+    strength: float | None = Field(None, ge=0, le=10)
+    impact: float | None = Field(None, ge=0, le=10)
+    recency: float | None = Field(None, ge=0, le=10)
+
+    def over(self, defaults: RankingWeights) -> RankingWeights:
+        merged = defaults.model_copy(update={k: v for k, v in self.model_dump().items() if v is not None})
+        if merged.topical + merged.strength + merged.impact + merged.recency <= 0:
+            raise ValueError("at least one weight must be positive")
+        return merged

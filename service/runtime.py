@@ -1,0 +1,66 @@
+"""What the API and the CLI share: settings, reference data, the embedder, the served snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from indexer.embedder import Embedder, load_embedder
+from indexer.index_build import BuildResult, ProgressFactory, build_index
+from indexer.ingest import IngestReport, ingest
+from indexer.reference import Reference, cached_reference
+from indexer.settings import Settings
+from indexer.store import Store
+from service.matcher import Matcher
+from service.snapshot import Snapshot, SnapshotHolder
+
+DEMO_CORPUS = "demo/researchers.jsonl.gz"
+
+
+class Runtime:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+
+    @cached_property
+    def reference(self) -> Reference:
+        return cached_reference(self.settings.reference_dir)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    @cached_property
+    def holder(self) -> SnapshotHolder:
+        return SnapshotHolder(self.settings.index_root, self.settings.model, self.settings.index_poll_seconds)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return Matcher(self.settings, self.reference, self.embedder)
+
+    def snapshot(self) -> Snapshot:
+        return self.holder.get()
+
+    def store(self) -> Store:
+        return Store(self.settings.store_path)
+
+    def ingest(self, path: Path, on_progress: Callable[[int], None] | None = None) -> IngestReport:
+        with self.store() as store:
+            return ingest(path, store, set(self.reference.field_ids), on_progress)
+
+    def build_index(self, progress: ProgressFactory | None = None, force: bool = False) -> BuildResult:
+        with self.store() as store:
+            result = build_index(store, self.reference, self.embedder, self.settings.index_root, progress, force)
+        self.holder.refresh()
+        return result
+
+    @property
+    def demo_corpus(self) -> Path:
+        return self.settings.reference_dir / DEMO_CORPUS
+
+    def store_is_empty(self) -> bool:
+        with self.store() as store:
+            return store.researcher_count() == 0

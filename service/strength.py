@@ -1,0 +1,74 @@
+"""Country strength per field, measured from the indexed corpus.
+
+For country c and field f, over the publications whose inferred field is f:
+  share           c's share of the field's publications (a publication counts once for each
+                  distinct country among its authors);
+  citation_share  c's share of the field's citations, where citation counts are known;
+  specialization  c's share of field f divided by c's share of all publications (1 = average);
+  strength        0.7 * share / (largest share of any country in f) + 0.3 * min(specialization, 2) / 2,
+                  a figure in [0, 1]: 1 for the field's leading country if it is also specialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SHARE_WEIGHT, SPECIALIZATION_WEIGHT, SPECIALIZATION_CAP = 0.7, 0.3, 2.0
+
+
+@dataclass(frozen=True)
+class Strength:
+    publications: int
+    share: float
+    citation_share: float | None
+    specialization: float
+    strength: float
+
+
+StrengthTable = dict[str, dict[str, Strength]]  # country -> field -> figures
+
+
+def country_strength(
+    pub_fields: np.ndarray,
+    pub_countries: Sequence[Sequence[str]],
+    pub_citations: np.ndarray,
+    field_ids: Sequence[str],
+) -> StrengthTable:
+    """`pub_citations` holds -1 where the count is unknown."""
+    countries = sorted({c for cs in pub_countries for c in cs})
+    if not countries:
+        return {}
+    col = {c: i for i, c in enumerate(countries)}
+    n_fields = len(field_ids)
+    pubs = np.zeros((len(countries), n_fields))
+    cites = np.zeros((len(countries), n_fields))
+    for f, cs, cited in zip(pub_fields, pub_countries, pub_citations):
+        for c in set(cs):
+            pubs[col[c], f] += 1
+            if cited > 0:
+                cites[col[c], f] += cited
+    field_totals = pubs.sum(axis=0)
+    share = np.divide(pubs, field_totals, out=np.zeros_like(pubs), where=field_totals > 0)
+    cite_totals = cites.sum(axis=0)
+    cite_share = np.divide(cites, cite_totals, out=np.zeros_like(cites), where=cite_totals > 0)
+    overall = pubs.sum(axis=1) / max(pubs.sum(), 1)
+    specialization = np.divide(share, overall[:, None], out=np.zeros_like(share), where=overall[:, None] > 0)
+    top = share.max(axis=0)
+    relative = np.divide(share, top, out=np.zeros_like(share), where=top > 0)
+    strength = SHARE_WEIGHT * relative + SPECIALIZATION_WEIGHT * np.minimum(specialization, SPECIALIZATION_CAP) / SPECIALIZATION_CAP
+    return {
+        c: {
+            field_ids[f]: Strength(
+                publications=int(pubs[i, f]),
+                share=round(float(share[i, f]), 4),
+                citation_share=round(float(cite_share[i, f]), 4) if cite_totals[f] > 0 else None,
+                specialization=round(float(specialization[i, f]), 3),
+                strength=round(float(strength[i, f]), 4),
+            )
+            for f in range(n_fields)
+        }
+        for c, i in col.items()
+    }
