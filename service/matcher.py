@@ -215,7 +215,7 @@ class Matcher:
 
     def score(
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,
-    ) -> list[Match]:
+    ) -> MatchPage:
         """Scores for the given researchers, in the given order, whatever the filters would say."""
         unknown = [rid for rid in researcher_ids if rid not in snap.researcher_row]
         if unknown:
@@ -224,8 +224,9 @@ class Matcher:
         filters = Filters(include_japan=True)
         resolved = self.resolve(snap, query, filters)
         used_weights = self.weights(weights)
-        matches = [self._score(snap, snap.researcher_row[rid], resolved, filters, used_weights) for rid in researcher_ids]
-        return [m for m in matches if m is not None]
+        scored = [self._score(snap, snap.researcher_row[rid], resolved, filters, used_weights) for rid in researcher_ids]
+        matches = [m for m in scored if m is not None]
+        return MatchPage(matches, len(matches), resolved, used_weights)
 
     def goals_for_researcher(self, snap: Snapshot, researcher_id: str) -> list[GoalFit]:
         row = self.researcher_row(snap, researcher_id)

@@ -1,0 +1,176 @@
+"""The HTTP API under /v1 (OpenAPI at /docs), plus /healthz and /readyz."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from indexer.errors import NotFound
+from indexer.reference import country_name, is_country_code
+from service.api import problems
+from service.api.schemas import (
+    CountryOut, GoalFitsOut, GoalOut, GoalsOut, MatchPageOut, MatchRequest, PublicationOut, ResearcherOut,
+    ScoreOut, ScoreRequest, ScoresOut, goal_fits_out, goal_out, match_out, researcher_summary, route_out, strength_out,
+)
+from service.routes import funding_route
+from service.runtime import Runtime
+from service.snapshot import Snapshot
+
+PROBLEM_RESPONSES = {
+    404: {"description": "Unknown id (problem+json)"},
+    422: {"description": "Invalid input (problem+json)"},
+    503: {"description": "No index loaded yet (problem+json)"},
+}
+
+
+class BodySizeLimit:
+    """Refuses bodies above the limit with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, "Payload too large", f"request body is larger than the limit of {self.max_bytes} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_snapshot(request: Request) -> Snapshot:
+    return request.app.state.runtime.snapshot()
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+ResearcherId = Annotated[str, Path(max_length=200)]
+CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Kakehashi",
+        version="1.0",
+        description="Partner matching for Japanese government-funded international R&D: ranked foreign researchers "
+        "for a Moonshot goal or project, with the evidence and the funding route (joint or direct).",
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+
+    v1 = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
+    def readyz(rt: RuntimeDep) -> JSONResponse:
+        """Readiness: an index version is loaded and can answer queries."""
+        snap = rt.snapshot()  # raises NotReady -> 503 problem
+        return JSONResponse({"status": "ready", "index_version": snap.version, "model": snap.model,
+                             "publications": snap.index.ntotal, "researchers": len(snap.researchers)})
+
+    @v1.get("/goals", tags=["goals"])
+    def list_goals(rt: RuntimeDep) -> GoalsOut:
+        goals = [goal_out(g) for g in rt.reference.goals]
+        return GoalsOut(data=goals, count=len(goals))
+
+    @v1.get("/goals/{goal_id}", tags=["goals"])
+    def get_goal(goal_id: int, rt: RuntimeDep) -> GoalOut:
+        goal = rt.reference.goal(goal_id)
+        if goal is None:
+            raise NotFound(f"no Moonshot goal {goal_id}; goals are 1-{len(rt.reference.goals)}")
+        return goal_out(goal)
+
+    @v1.post("/matches", tags=["matching"])
+    def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> MatchPageOut:
+        """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route."""
+        page = rt.matcher.match(snap, body.query, body.filters, body.weights, body.limit, body.offset)
+        weights = page.weights.model_dump()
+        return MatchPageOut(
+            data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
+            count=page.count, limit=body.limit, offset=body.offset, query_fields=page.query.fields,
+            index_version=snap.version, model=snap.model,
+        )
+
+    @v1.post("/scores", tags=["matching"])
+    def scores(body: ScoreRequest, rt: RuntimeDep, snap: SnapshotDep) -> ScoresOut:
+        """Absolute match scores of the given researchers for one query (comparable across queries)."""
+        page = rt.matcher.score(snap, body.query, body.researcher_ids, body.weights)
+        data = [ScoreOut(researcher_id=m.researcher.id, score=m.score, components=m.components.as_dict(), funding_route=m.route.route) for m in page.matches]
+        return ScoresOut(data=data, count=page.count, query_fields=page.query.fields, index_version=snap.version, model=snap.model)
+
+    @v1.get("/researchers/{researcher_id}", tags=["researchers"])
+    def get_researcher(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> ResearcherOut:
+        row = rt.matcher.researcher_row(snap, researcher_id)
+        r = snap.researchers[row]
+        pubs = [
+            PublicationOut(id=p.id, title=p.title, year=p.year, cited_by_count=p.cited_by_count, field=snap.field_ids[snap.pub_fields[i]])
+            for i in snap.researcher_pubs[row] for p in [snap.publications[i]]
+        ]
+        routes = {f: route_out(funding_route(r.country, [f], rt.reference)) for f, _ in r.fields}
+        return ResearcherOut(
+            **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
+            publications=pubs, funding_routes=routes, index_version=snap.version,
+        )
+
+    @v1.get("/researchers/{researcher_id}/goals", tags=["researchers"])
+    def researcher_goals(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> GoalFitsOut:
+        """Which Moonshot goals this researcher's publications fit best."""
+        return goal_fits_out(rt.matcher.goals_for_researcher(snap, researcher_id), snap)
+
+    @v1.get("/countries/{code}", tags=["countries"])
+    def get_country(code: CountryCode, rt: RuntimeDep, snap: SnapshotDep) -> CountryOut:
+        """Agencies, joint-funding arrangements, funding route and measured strength per field."""
+        code = code.upper()
+        if not is_country_code(code):
+            raise NotFound(f"{code!r} is not an assigned ISO 3166-1 alpha-2 country code")
+        entry = rt.reference.registry.get(code)
+        strength = snap.strength.get(code, {})
+        return CountryOut(
+            country=code, name=country_name(code),
+            agencies=[a.model_dump() for a in entry.agencies] if entry else [],
+            arrangements=[a.model_dump() for a in entry.arrangements] if entry else [],
+            note=entry.note if entry else "Not in the counterpart agency registry.",
+            source=entry.source if entry else None, as_of=entry.as_of if entry else None,
+            researchers=int((snap.countries == code).sum()),
+            routes={f: route_out(funding_route(code, [f], rt.reference)) for f in rt.reference.field_ids},
+            strength={f: strength_out(s) for f, s in strength.items()},
+            index_version=snap.version,
+        )
+
+    app.include_router(v1)
+    return app

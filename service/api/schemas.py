@@ -1,0 +1,225 @@
+"""Request and response bodies of the /v1 API, and their construction from matching results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexer.reference import Goal, country_name
+from service.matcher import GoalFit, Match
+from service.query import Filters, Id, Query, Weights
+from service.routes import FundingRoute
+from service.snapshot import ResearcherInfo, Snapshot
+from service.strength import Strength
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query
+    filters: Filters = Field(default_factory=Filters)
+    weights: Weights | None = None
+    limit: int = Field(10, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=10_000)
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query
+    researcher_ids: list[Id] = Field(min_length=1, max_length=1000)
+    weights: Weights | None = None
+
+
+class EvidenceOut(BaseModel):
+    publication_id: str
+    title: str
+    year: int | None
+    similarity: float
+
+
+class StrengthOut(BaseModel):
+    publications: int
+    share: float
+    citation_share: float | None
+    specialization: float
+    strength: float
+
+
+class JointOptionOut(BaseModel):
+    country: str
+    partner_agencies: list[str]
+    japanese_agency: str
+    program: str
+    fields: list[str]
+    confidence: str
+    note: str | None
+
+
+class RouteOut(BaseModel):
+    route: str = Field(description="joint, direct, domestic or unknown")
+    fields: list[str]
+    joint_options: list[JointOptionOut]
+    no_counterpart_agency: bool
+    no_government_channel: bool
+    ip_conditions: list[str]
+    note: str | None
+    agencies: list[str]
+    sources: list[str]
+    as_of: str | None
+
+
+class FieldShare(BaseModel):
+    field: str
+    share: float
+
+
+class ResearcherSummary(BaseModel):
+    id: str
+    name: str
+    institution: str | None
+    country: str | None
+    orcid: str | None
+    h_index: int | None
+    fields: list[FieldShare] = Field(description="Inferred from the publications, with the share of them in each field.")
+    declared_fields: list[str]
+    source: str
+    fictional: bool
+
+
+class MatchOut(BaseModel):
+    rank: int
+    researcher: ResearcherSummary
+    score: float
+    components: dict[str, float | None]
+    weights: dict[str, float]
+    evidence: list[EvidenceOut]
+    country_strength: dict[str, StrengthOut]
+    funding_route: RouteOut
+
+
+class MatchPageOut(BaseModel):
+    data: list[MatchOut]
+    count: int
+    limit: int
+    offset: int
+    query_fields: list[str]
+    index_version: str
+    model: str
+
+
+class ScoreOut(BaseModel):
+    researcher_id: str
+    score: float
+    components: dict[str, float | None]
+    funding_route: str
+
+
+class ScoresOut(BaseModel):
+    data: list[ScoreOut]
+    count: int
+    query_fields: list[str]
+    index_version: str
+    model: str
+
+
+class GoalOut(BaseModel):
+    id: int
+    short_name: str
+    title: str
+    target_year: int
+    managing_agency: str
+    fields: list[str]
+    description: str
+    source: str
+
+
+class GoalsOut(BaseModel):
+    data: list[GoalOut]
+    count: int
+
+
+class GoalFitOut(BaseModel):
+    goal_id: int
+    short_name: str
+    score: float
+
+
+class GoalFitsOut(BaseModel):
+    data: list[GoalFitOut]
+    count: int
+    index_version: str
+    model: str
+
+
+class PublicationOut(BaseModel):
+    id: str
+    title: str
+    year: int | None
+    cited_by_count: int | None
+    field: str
+
+
+class ResearcherOut(ResearcherSummary):
+    works_count: int | None
+    cited_by_count: int | None
+    publications: list[PublicationOut]
+    funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
+    index_version: str
+
+
+class CountryOut(BaseModel):
+    country: str
+    name: str
+    agencies: list[dict[str, Any]]
+    arrangements: list[dict[str, Any]]
+    note: str | None
+    source: str | None
+    as_of: str | None
+    researchers: int
+    routes: dict[str, RouteOut]
+    strength: dict[str, StrengthOut]
+    index_version: str
+
+
+def route_out(route: FundingRoute) -> RouteOut:
+    return RouteOut(
+        route=route.route, fields=list(route.fields),
+        joint_options=[JointOptionOut(**{**o.__dict__, "partner_agencies": list(o.partner_agencies), "fields": list(o.fields)}) for o in route.joint_options],
+        no_counterpart_agency=route.no_counterpart_agency, no_government_channel=route.no_government_channel,
+        ip_conditions=list(route.ip_conditions), note=route.note, agencies=list(route.agencies),
+        sources=list(route.sources), as_of=route.as_of,
+    )
+
+
+def strength_out(strength: Strength) -> StrengthOut:
+    return StrengthOut(**strength.__dict__)
+
+
+def researcher_summary(r: ResearcherInfo) -> ResearcherSummary:
+    return ResearcherSummary(
+        id=r.id, name=r.name, institution=r.institution, country=r.country, orcid=r.orcid, h_index=r.h_index,
+        fields=[FieldShare(field=f, share=s) for f, s in r.fields], declared_fields=list(r.declared_fields),
+        source=r.source, fictional=r.fictional,
+    )
+
+
+def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
+    return MatchOut(
+        rank=rank, researcher=researcher_summary(match.researcher), score=match.score,
+        components=match.components.as_dict(), weights=weights,
+        evidence=[EvidenceOut(**e.__dict__) for e in match.evidence],
+        country_strength={f: strength_out(s) for f, s in match.strength.items()},
+        funding_route=route_out(match.route),
+    )
+
+
+def goal_out(goal: Goal) -> GoalOut:
+    return GoalOut(**goal.model_dump(include=set(GoalOut.model_fields)))
+
+
+def goal_fits_out(fits: list[GoalFit], snap: Snapshot) -> GoalFitsOut:
+    return GoalFitsOut(data=[GoalFitOut(**f.__dict__) for f in fits], count=len(fits), index_version=snap.version, model=snap.model)
+
+
