@@ -1,0 +1,323 @@
+"""The `kakehashi` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from indexer.embedder import ProgressFn
+from indexer.errors import KakehashiError
+from indexer.settings import Settings, get_settings
+from service.matcher import Match
+from service.query import Filters, Query, Weights
+from service.runtime import Runtime
+
+app = typer.Typer(help="Kakehashi: find foreign research partners for Japanese R&D, with the funding route.", no_args_is_help=True)
+index_app = typer.Typer(help="Build and inspect index versions.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+out = Console()
+err = Console(stderr=True)
+
+
+def _runtime() -> Runtime:
+    return Runtime(get_settings())
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Known errors become one clear line and a non-zero exit; no traceback for a user's mistake."""
+    try:
+        yield
+    except KakehashiError as exc:
+        fail(exc.detail, 2 if exc.title == "Invalid input" else 1)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        fail(problems, 2)
+
+
+@contextmanager
+def progress_bars() -> Iterator[Any]:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err, transient=False,
+    ) as progress:
+
+        def factory(description: str, total: int) -> ProgressFn:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield factory
+
+
+def build_with_progress(rt: Runtime, force: bool = False) -> None:
+    started = time.perf_counter()
+    with progress_bars() as factory:
+        result = rt.build_index(factory, force)
+    if result.skipped:
+        err.print(f"Index {result.version} is up to date; nothing to build.")
+    else:
+        counts = result.manifest["counts"]
+        err.print(
+            f"Published index {result.version}: {counts['publications']} publications of {counts['researchers']} researchers, "
+            f"{result.embedded} embedded, {result.reused} reused, in {time.perf_counter() - started:.1f} s."
+        )
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file or directory: house JSONL/CSV, or OpenAlex works/authors (.jsonl[.gz], API pages).")],
+    report: Annotated[Optional[Path], typer.Option(help="Write every rejection (record, field, reason) to this JSON Lines file.")] = None,
+    show: Annotated[int, typer.Option(help="How many rejections to print.")] = 20,
+) -> None:
+    """Validate and store researcher records. Valid records are stored even when others are rejected."""
+    rt = _runtime()
+    with friendly_errors():
+        result = rt.ingest(path)
+    summary = result.summary()
+    table = Table(title=f"Ingest of {path}", show_header=False)
+    for key in ("records_read", "profiles_derived", "added", "updated", "unchanged", "rejected"):
+        table.add_row(key.replace("_", " "), str(summary[key]))
+    out.print(table)
+    for rejection in result.rejections[:show]:
+        err.print(f"  rejected {rejection}", highlight=False, markup=False)
+    if len(result.rejections) > show:
+        err.print(f"  ... and {len(result.rejections) - show} more" + ("" if report else " (use --report FILE for all)"))
+    if report:
+        report.write_text("".join(json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in result.rejections), encoding="utf-8")
+        err.print(f"Rejection report written to {report}")
+    if result.stored + result.unchanged == 0:
+        fail("no valid records in the input", 1)
+    if result.stored:
+        err.print("Run `kakehashi index build` to make the changes searchable.")
+
+
+@index_app.command("build")
+def index_build(force: Annotated[bool, typer.Option(help="Write a new version even if nothing changed.")] = False) -> None:
+    """Embed new or changed publications and publish a new index version atomically."""
+    rt = _runtime()
+    with friendly_errors():
+        if rt.store_is_empty():
+            fail(f"the store at {rt.settings.store_path} is empty; run `kakehashi ingest PATH` first")
+        build_with_progress(rt, force)
+
+
+@index_app.command("list")
+def index_list() -> None:
+    """Index versions in the data directory, newest last."""
+    from indexer.index_build import read_manifest, version_dirs
+
+    table = Table("version", "model", "publications", "researchers", "built at")
+    for path in version_dirs(get_settings().index_root):
+        m = read_manifest(path)
+        table.add_row(m["version"], m["model"], str(m["counts"]["publications"]), str(m["counts"]["researchers"]), m["built_at"])
+    out.print(table)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    demo: Annotated[bool, typer.Option(help="Load the fictional demo corpus when the store is empty.")] = True,
+) -> None:
+    """Serve the API (and /docs). On first run: load the demo corpus and index it."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = _runtime()
+    with friendly_errors():
+        if demo and rt.store_is_empty():
+            err.print(f"Empty store: loading the fictional demo corpus from {rt.demo_corpus}")
+            rt.ingest(rt.demo_corpus)
+        if not rt.store_is_empty():
+            build_with_progress(rt)
+        rt.holder.refresh()
+    err.print(f"Kakehashi on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+
+
+def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: Optional[int],
+             since: Optional[int], exclude_institution: list[str], exclude_researcher: list[str], include_japan: bool) -> Filters:
+    return Filters(
+        countries=country, exclude_countries=exclude_country, fields=field, min_h_index=min_h_index, since_year=since,
+        exclude_institutions=exclude_institution, exclude_researchers=exclude_researcher, include_japan=include_japan,
+    )
+
+
+def _match_json(match: Match, rank: int) -> dict[str, Any]:
+    r = match.researcher
+    return {
+        "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
+        "score": match.score, "components": match.components.as_dict(), "fields": [f for f, _ in r.fields],
+        "evidence": [e.__dict__ for e in match.evidence],
+        "country_strength": {f: s.strength for f, s in match.strength.items()},
+        "funding_route": match.route.route, "no_counterpart_agency": match.route.no_counterpart_agency,
+        "no_government_channel": match.route.no_government_channel,
+        "joint_agencies": sorted({a for o in match.route.joint_options for a in o.partner_agencies}),
+    }
+
+
+@app.command()
+def match(
+    text: Annotated[Optional[str], typer.Argument(help="Project description (or use --goal / --researcher).")] = None,
+    goal: Annotated[Optional[int], typer.Option(help="Moonshot goal id, 1-10.")] = None,
+    researcher: Annotated[Optional[str], typer.Option(help="More like this researcher id.")] = None,
+    country: Annotated[list[str], typer.Option(help="Only this country (repeatable).")] = [],
+    exclude_country: Annotated[list[str], typer.Option(help="Leave out this country (repeatable).")] = [],
+    field: Annotated[list[str], typer.Option(help="Only this field (repeatable).")] = [],
+    min_h_index: Annotated[Optional[int], typer.Option()] = None,
+    since: Annotated[Optional[int], typer.Option(help="Only publications from this year on.")] = None,
+    exclude_institution: Annotated[list[str], typer.Option()] = [],
+    exclude_researcher: Annotated[list[str], typer.Option()] = [],
+    include_japan: Annotated[bool, typer.Option(help="Include researchers in Japan.")] = False,
+    w_topical: Annotated[Optional[float], typer.Option(help="Weight of topical similarity.")] = None,
+    w_strength: Annotated[Optional[float], typer.Option(help="Weight of country strength.")] = None,
+    w_impact: Annotated[Optional[float], typer.Option(help="Weight of impact (h-index).")] = None,
+    w_recency: Annotated[Optional[float], typer.Option(help="Weight of recency.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """Ranked foreign partners for a project text, a Moonshot goal or a researcher."""
+    rt = _runtime()
+    with friendly_errors():
+        query = Query(text=text, goal_id=goal, researcher_id=researcher)
+        filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan)
+        weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency)
+        snap = rt.snapshot()
+        page = rt.matcher.match(snap, query, filters, weights, limit, offset)
+    if as_json:
+        doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
+               "query_fields": page.query.fields, "index_version": snap.version, "model": snap.model}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
+    for column in ("#", "score", "researcher", "country", "fields", "route", "best-matching publication"):
+        table.add_column(column)
+    for i, m in enumerate(page.matches):
+        r = m.researcher
+        route = m.route.route
+        if m.route.route == "joint":
+            route += ": " + ", ".join(sorted({a for o in m.route.joint_options for a in o.partner_agencies}))
+        elif m.route.no_government_channel:
+            route += " (no gov. channel)"
+        best = m.evidence[0]
+        table.add_row(
+            str(offset + i + 1), f"{m.score:.3f}", f"{r.name}\n{r.institution or ''}", r.country or "?",
+            ", ".join(f for f, _ in r.fields), route, f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
+        )
+    out.print(table)
+    out.print(f"index {snap.version}, model {snap.model}", style="dim")
+
+
+@app.command()
+def score(
+    queries: Annotated[Path, typer.Argument(help='JSON Lines: {"id", "text", "researcher_ids": [...]} per line.')],
+    output: Annotated[Path, typer.Option(help='JSON Lines out: {"query_id", "researcher_id", "score"} per pair.')],
+) -> None:
+    """Absolute match scores for given (query, researcher) pairs, comparable across queries."""
+    rt = _runtime()
+    rows: list[dict[str, Any]] = []
+    with friendly_errors():
+        if not queries.is_file():
+            fail(f"{queries}: no such file")
+        snap = rt.snapshot()
+        lines = queries.read_text(encoding="utf-8").splitlines()
+        if not any(line.strip() for line in lines):
+            fail(f"{queries}: no queries (the file is empty)")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{queries.name}:{number}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                fail(f"{where}: not valid JSON ({exc.msg})", 2)
+            if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)) or not isinstance(item.get("researcher_ids"), list):
+                fail(f'{where}: expected {{"id", "text", "researcher_ids": [...]}}', 2)
+            try:
+                page = rt.matcher.score(snap, Query(text=item.get("text")), [str(r) for r in item["researcher_ids"]])
+            except (KakehashiError, ValidationError) as exc:
+                detail = exc.detail if isinstance(exc, KakehashiError) else exc.errors()[0]["msg"].removeprefix("Value error, ")
+                fail(f"{where} (query {item['id']!r}): {detail}", 2)
+            rows += [{"query_id": item["id"], "researcher_id": m.researcher.id, "score": m.score} for m in page.matches]
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(output)
+    err.print(f"Wrote {len(rows)} scores to {output} (index {snap.version})")
+
+
+@app.command()
+def goals(
+    for_text: Annotated[Optional[str], typer.Option("--for", help="Which goals does this text fit?")] = None,
+    researcher: Annotated[Optional[str], typer.Option(help="Which goals does this researcher's work fit?")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the Moonshot goals, or rank them for a text or a researcher."""
+    rt = _runtime()
+    with friendly_errors():
+        if for_text is None and researcher is None:
+            table = Table("id", "goal", "target", "agency", "fields")
+            for g in rt.reference.goals:
+                table.add_row(str(g.id), g.short_name, str(g.target_year), g.managing_agency, ", ".join(g.fields))
+            out.print(table)
+            return
+        if for_text is not None and researcher is not None:
+            fail("give --for TEXT or --researcher ID, not both", 2)
+        snap = rt.snapshot()
+        fits = rt.matcher.goals_for_text(snap, for_text) if for_text is not None else rt.matcher.goals_for_researcher(snap, researcher or "")
+    if as_json:
+        sys.stdout.write(json.dumps([f.__dict__ for f in fits], ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("goal", "name", "score")
+    for fit in fits:
+        table.add_row(str(fit.goal_id), fit.short_name, f"{fit.score:.3f}")
+    out.print(table)
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts of the served index by country and by inferred field."""
+    rt = _runtime()
+    with friendly_errors():
+        snap = rt.snapshot()
+    by_country: dict[str, int] = {}
+    by_field: dict[str, int] = {}
+    for r in snap.researchers:
+        by_country[r.country or "unknown"] = by_country.get(r.country or "unknown", 0) + 1
+        if r.fields:
+            by_field[r.fields[0][0]] = by_field.get(r.fields[0][0], 0) + 1
+    doc = {"index_version": snap.version, "model": snap.model, "researchers": len(snap.researchers),
+           "publications": snap.index.ntotal, "by_country": dict(sorted(by_country.items(), key=lambda kv: -kv[1])),
+           "by_field": dict(sorted(by_field.items(), key=lambda kv: -kv[1]))}
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        return
+    out.print(f"Index {snap.version} ({snap.model}): {doc['researchers']} researchers, {doc['publications']} publications")
+    for title, counts in (("country", doc["by_country"]), ("main field", doc["by_field"])):
+        table = Table(title, "researchers")
+        for key, value in counts.items():
+            table.add_row(key, str(value))
+        out.print(table)
+
+
+if __name__ == "__main__":
+    app()
