@@ -28,7 +28,7 @@ app = typer.Typer(help="Kakehashi: find foreign research partners for Japanese R
 index_app = typer.Typer(help="Build and inspect index versions.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _runtime() -> Runtime:

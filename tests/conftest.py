@@ -1,0 +1,74 @@
+"""Shared fixtures. The quick tier uses the deterministic fake embedder; tests marked `model` use
+the real packaged sentence-transformers model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from indexer.embedder import FAKE_MODEL, FakeEmbedder  # noqa: E402
+from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
+from service.api.app import create_app  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
+
+OPENALEX_SAMPLE = PROJECT_ROOT.parent / "shared" / "openalex-sample"
+DEMO_CORPUS = PROJECT_ROOT / "data" / "demo" / "researchers.jsonl.gz"
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(**{"data_dir": data_dir, "model": FAKE_MODEL, "index_poll_seconds": 0, **overrides})
+
+
+def fake_runtime(data_dir: Path, **overrides: object) -> Runtime:
+    return Runtime(make_settings(data_dir, **overrides), embedder=FakeEmbedder())
+
+
+def write_jsonl(path: Path, records: list[object]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def researcher(rid: str, country: str = "DE", titles: tuple[str, ...] = ("Quantum error correction with surface codes",), **extra: object) -> dict:
+    return {
+        "id": rid, "name": f"Researcher {rid}", "institution": "Example Institute", "country": country,
+        "publications": [{"id": f"{rid}-p{i}", "title": t, "abstract": f"We study {t.lower()}.", "year": 2020 + i} for i, t in enumerate(titles)],
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with the demo corpus ingested and indexed with the fake embedder (built once)."""
+    data_dir = tmp_path_factory.mktemp("demo-state")
+    rt = fake_runtime(data_dir)
+    rt.ingest(DEMO_CORPUS)
+    rt.build_index()
+    return data_dir
+
+
+@pytest.fixture()
+def demo_runtime(demo_state: Path, tmp_path: Path) -> Runtime:
+    """A private copy of the demo state, so a test may change it."""
+    copy = tmp_path / "state"
+    shutil.copytree(demo_state, copy)
+    return fake_runtime(copy)
+
+
+@pytest.fixture(scope="session")
+def shared_runtime(demo_state: Path) -> Runtime:
+    """The demo state, read-only: for tests that only query."""
+    return fake_runtime(demo_state)
+
+
+@pytest.fixture(scope="session")
+def client(shared_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(shared_runtime)) as test_client:
+        yield test_client

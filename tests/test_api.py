@@ -1,0 +1,127 @@
+"""The HTTP API as other portals and the web page call it."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from tests.conftest import fake_runtime
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["researchers"] == 2200
+
+
+def test_not_ready_until_an_index_is_loaded(tmp_path: Path) -> None:
+    with TestClient(create_app(fake_runtime(tmp_path))) as empty:
+        assert empty.get("/healthz").status_code == 200
+        assert "kakehashi index build" in _problem(empty.get("/readyz"), 503)["detail"]
+        _problem(empty.post("/v1/matches", json={"query": {"goal_id": 1}}), 503)
+
+
+def test_goals(client: TestClient) -> None:
+    goals = client.get("/v1/goals").json()
+    assert goals["count"] == 10 and goals["data"][5]["id"] == 6
+    assert client.get("/v1/goals/6").json()["managing_agency"] == "JST"
+    assert "goals are 1-10" in _problem(client.get("/v1/goals/11"), 404)["detail"]
+    _problem(client.get("/v1/goals/six"), 422)
+
+
+def test_match_page(client: TestClient) -> None:
+    body = client.post("/v1/matches", json={"query": {"goal_id": 6}, "limit": 3, "offset": 2}).json()
+    assert set(body) >= {"data", "count", "index_version", "model"}
+    assert len(body["data"]) == 3 and body["count"] > 5 and body["data"][0]["rank"] == 3
+    first = body["data"][0]
+    assert set(first["components"]) == {"topical", "strength", "impact", "recency"}
+    assert len(first["evidence"]) == 3 and first["researcher"]["fields"]
+    assert first["country_strength"]["quantum_technology"]["strength"] >= 0
+    route = first["funding_route"]
+    assert route["route"] in {"joint", "direct"} and route["sources"]
+    if route["route"] == "direct":
+        assert route["no_counterpart_agency"] is True and len(route["ip_conditions"]) == 2
+    else:
+        assert route["joint_options"][0]["partner_agencies"]
+
+
+def test_taiwan_result_is_flagged_direct_without_government_channel(client: TestClient) -> None:
+    body = client.post("/v1/matches", json={"query": {"text": "EUV lithography photoresist"}, "filters": {"countries": ["TW"]}, "limit": 1}).json()
+    route = body["data"][0]["funding_route"]
+    assert (route["route"], route["no_government_channel"], route["no_counterpart_agency"]) == ("direct", True, True)
+
+
+@pytest.mark.parametrize("payload, where", [
+    ({"query": {}}, "query"),
+    ({"query": {"text": "a", "goal_id": 1}}, "query"),
+    ({"query": {"text": "   "}}, "query.text"),
+    ({"query": {"goal_id": "six"}}, "query.goal_id"),
+    ({"query": {"text": "chips"}, "filters": {"countries": ["Japan"]}}, "filters.countries"),
+    ({"query": {"text": "chips"}, "limit": 0}, "limit"),
+    ({"query": {"text": "chips"}, "limit": 5000}, "limit"),
+    ({"query": {"text": "chips"}, "weights": {"topical": -1}}, "weights.topical"),
+    ({"query": {"text": "chips"}, "filters": {"colour": "red"}}, "filters.colour"),
+    ([1, 2, 3], "(body)"),
+])
+def test_invalid_match_requests_are_422_naming_the_field(client: TestClient, payload: object, where: str) -> None:
+    body = _problem(client.post("/v1/matches", json=payload), 422)
+    assert any(e["field"] == where for e in body["errors"]), body
+
+
+def test_semantic_errors_are_422_or_404(client: TestClient) -> None:
+    _problem(client.post("/v1/matches", json={"query": {"text": "chips"}, "filters": {"fields": ["alchemy"]}}), 422)
+    _problem(client.post("/v1/matches", json={"query": {"goal_id": 11}}), 404)
+    _problem(client.post("/v1/matches", json={"query": {"researcher_id": "nobody"}}), 404)
+    _problem(client.post("/v1/matches", content=b"{not json", headers={"content-type": "application/json"}), 422)
+
+
+def test_a_10_mb_request_is_refused_with_413(client: TestClient) -> None:
+    body = _problem(client.post("/v1/matches", content=b"x" * 10_000_000, headers={"content-type": "application/json"}), 413)
+    assert "1000000 bytes" in body["detail"]
+
+
+def test_scores_for_given_researchers(client: TestClient) -> None:
+    body = client.post("/v1/scores", json={"query": {"goal_id": 6}, "researcher_ids": ["demo-R00002", "demo-R00001"]}).json()
+    assert [d["researcher_id"] for d in body["data"]] == ["demo-R00002", "demo-R00001"]
+    assert all(0 <= d["score"] <= 1 for d in body["data"])
+    assert "'nobody'" in _problem(client.post("/v1/scores", json={"query": {"goal_id": 6}, "researcher_ids": ["nobody"]}), 404)["detail"]
+    _problem(client.post("/v1/scores", json={"query": {"goal_id": 6}, "researcher_ids": []}), 422)
+
+
+def test_researcher_profile_and_goals(client: TestClient) -> None:
+    body = client.get("/v1/researchers/demo-R00001").json()
+    assert body["fictional"] is True and body["publications"] and body["funding_routes"]
+    assert all(p["field"] for p in body["publications"])
+    goals = client.get("/v1/researchers/demo-R00001/goals").json()
+    assert goals["count"] == 10 and goals["data"][0]["score"] >= goals["data"][-1]["score"]
+    _problem(client.get("/v1/researchers/nobody"), 404)
+    _problem(client.get("/v1/researchers/nobody/goals"), 404)
+
+
+def test_country_view(client: TestClient) -> None:
+    body = client.get("/v1/countries/us").json()
+    assert body["country"] == "US" and body["researchers"] > 100
+    assert body["routes"]["artificial_intelligence"]["route"] == "joint"
+    assert body["routes"]["quantum_technology"]["route"] == "direct"
+    assert 0 <= body["strength"]["artificial_intelligence"]["strength"] <= 1
+    assert client.get("/v1/countries/TW").json()["routes"]["semiconductors"]["no_government_channel"] is True
+    assert client.get("/v1/countries/BR").json()["note"] == "Not in the counterpart agency registry."
+    _problem(client.get("/v1/countries/XX"), 404)
+    _problem(client.get("/v1/countries/USA"), 422)
+
+
+def test_openapi_is_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/matches", "/v1/scores", "/v1/goals", "/v1/countries/{code}"} <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200

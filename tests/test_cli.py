@@ -1,0 +1,97 @@
+"""The `kakehashi` command line as a new user meets it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from indexer.embedder import FAKE_MODEL
+from indexer.settings import get_settings
+from service.cli import app
+from tests.conftest import researcher, write_jsonl
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def use(data_dir: Path) -> Path:
+        monkeypatch.setenv("KAKEHASHI_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("KAKEHASHI_MODEL", FAKE_MODEL)
+        get_settings.cache_clear()
+        return data_dir
+
+    yield use
+    get_settings.cache_clear()
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+def test_ingest_reports_rejections_by_record_and_field(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    bad = write_jsonl(tmp_path / "in.jsonl", [researcher("r1"), "{oops", researcher("r2", country="Germany")])
+    result = run("ingest", str(bad), "--report", str(tmp_path / "rejected.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert "in.jsonl:2: (line): not valid JSON" in result.output
+    assert "in.jsonl:3 (id 'r2'): country: 'Germany' is not an ISO 3166-1 alpha-2" in result.output
+    lines = [json.loads(x) for x in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert [x["field"] for x in lines] == ["(line)", "country"]
+
+
+def test_ingest_of_nothing_valid_fails(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = run("ingest", str(empty))
+    assert result.exit_code != 0 and "no records found" in result.output
+    only_bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "name": "No pubs", "publications": []}])
+    result = run("ingest", str(only_bad))
+    assert result.exit_code == 1 and "no valid records" in result.output
+    assert run("ingest", str(tmp_path / "missing.jsonl")).exit_code == 2
+
+
+def test_index_build_on_an_empty_store_says_what_to_do(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    result = run("index", "build")
+    assert result.exit_code == 1 and "kakehashi ingest" in result.output
+
+
+def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: Path) -> None:  # type: ignore[no-untyped-def]
+    state = tmp_path / "state"
+    shutil.copytree(demo_state, state)
+    env(state)
+    assert "up to date" in run("index", "build").output
+
+    table = run("match", "legged robot locomotion quadruped", "--limit", "3")
+    assert table.exit_code == 0 and "candidates for text" in table.output
+
+    as_json = json.loads(run("match", "--goal", "6", "--country", "TW", "--limit", "2", "--json").output)
+    assert as_json["count"] > 0 and as_json["index_version"] and as_json["model"] == FAKE_MODEL
+    assert all(d["country"] == "TW" and d["funding_route"] == "direct" and d["no_government_channel"] for d in as_json["data"])
+
+    bad_goal = run("match", "--goal", "11")
+    assert bad_goal.exit_code == 1 and "goals are 1-10" in bad_goal.output
+    assert run("match", "chips", "--country", "XX").exit_code == 2
+
+    queries = write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "q1", "text": "surface code logical qubits", "researcher_ids": ["demo-R00001", "demo-R00002"]},
+        {"id": "q2", "text": "typhoon intensity prediction", "researcher_ids": ["demo-R00003"]},
+    ])
+    scored = run("score", str(queries), "--output", str(tmp_path / "out.jsonl"))
+    assert scored.exit_code == 0, scored.output
+    rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(r["query_id"], r["researcher_id"]) for r in rows] == [("q1", "demo-R00001"), ("q1", "demo-R00002"), ("q2", "demo-R00003")]
+    assert all(isinstance(r["score"], float) for r in rows)
+
+    unknown = write_jsonl(tmp_path / "u.jsonl", [{"id": "q1", "text": "x", "researcher_ids": ["nobody"]}])
+    result = run("score", str(unknown), "--output", str(tmp_path / "u-out.jsonl"))
+    assert result.exit_code == 2 and "u.jsonl:1 (query 'q1')" in result.output and "'nobody'" in result.output
+
+    goals = json.loads(run("goals", "--for", "fusion neutron sources superconducting magnets", "--json").output)
+    assert goals[0]["goal_id"] == 10
+    stats = json.loads(run("stats", "--json").output)
+    assert stats["researchers"] == 2200 and len(stats["by_country"]) >= 30

@@ -1,0 +1,97 @@
+"""The slower tier: the real packaged all-MiniLM-L6-v2 model, offline, on the demo corpus and the
+real OpenAlex sample. Run alone with `pytest -m model`."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.settings import PACKAGED_MODEL, Settings
+from service.api.app import create_app
+from service.query import Query
+from service.runtime import Runtime
+from tests.conftest import DEMO_CORPUS, OPENALEX_SAMPLE
+
+pytestmark = pytest.mark.model
+
+
+def _real_runtime(data_dir: Path) -> Runtime:
+    return Runtime(Settings(data_dir=data_dir, model=PACKAGED_MODEL, index_poll_seconds=0))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    rt = _real_runtime(tmp_path_factory.mktemp("real-demo"))
+    rt.ingest(DEMO_CORPUS)
+    rt.build_index()
+    return rt
+
+
+@pytest.fixture(scope="module")
+def api(demo: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(demo)) as client:
+        yield client
+
+
+def _main_fields(body: dict) -> list[set[str]]:
+    return [set(d["researcher"]["declared_fields"]) for d in body["data"]]
+
+
+def test_goal_6_returns_quantum_researchers_in_the_top_10(api: TestClient) -> None:
+    body = api.post("/v1/matches", json={"query": {"goal_id": 6}, "limit": 10}).json()
+    assert body["model"] == PACKAGED_MODEL and body["query_fields"] == ["quantum_technology"]
+    quantum = [fields for fields in _main_fields(body) if "quantum_technology" in fields]
+    assert len(quantum) >= 8, _main_fields(body)
+    assert "quantum_technology" in _main_fields(body)[0]
+
+
+def test_a_semiconductor_query_ranks_semiconductor_researchers_first(api: TestClient) -> None:
+    text = ("We are building gallium nitride power transistors and need partners in EUV lithography, "
+            "wafer fabrication and advanced packaging of chiplets for our next chip generation.")
+    body = api.post("/v1/matches", json={"query": {"text": text}, "limit": 10}).json()
+    assert body["query_fields"][0] == "semiconductors"
+    fields = _main_fields(body)
+    assert "semiconductors" in fields[0]
+    assert sum("semiconductors" in f for f in fields) >= 9
+    assert body["data"][0]["evidence"][0]["similarity"] > 0.4
+
+
+@pytest.mark.parametrize("goal_id, field", [(1, "robotics"), (8, "weather"), (10, "energy_fusion"), (5, "food_agriculture")])
+def test_other_goals_find_their_fields(api: TestClient, goal_id: int, field: str) -> None:
+    body = api.post("/v1/matches", json={"query": {"goal_id": goal_id}, "limit": 10}).json()
+    assert sum(field in f for f in _main_fields(body)) >= 7, _main_fields(body)
+
+
+def test_inferred_fields_agree_with_the_declared_ones(demo: Runtime) -> None:
+    snap = demo.snapshot()
+    agree = sum(r.fields[0][0] == r.declared_fields[0] for r in snap.researchers) / len(snap.researchers)
+    assert agree > 0.9
+
+
+def test_goals_for_text_and_researcher(demo: Runtime, api: TestClient) -> None:
+    fits = demo.matcher.goals_for_text(demo.snapshot(), "Typhoon track forecasting and cloud seeding to weaken torrential rain")
+    assert fits[0].goal_id == 8
+    quantum_person = api.post("/v1/matches", json={"query": {"goal_id": 6}, "limit": 1}).json()["data"][0]["researcher"]["id"]
+    goals = api.get(f"/v1/researchers/{quantum_person}/goals").json()
+    assert goals["data"][0]["goal_id"] == 6
+
+
+@pytest.mark.skipif(not OPENALEX_SAMPLE.is_dir(), reason="../shared/openalex-sample is not present")
+def test_openalex_sample_becomes_searchable_profiles(tmp_path: Path) -> None:
+    rt = _real_runtime(tmp_path)
+    report = rt.ingest(OPENALEX_SAMPLE)
+    assert report.added > 3000
+    rt.build_index()
+    snap = rt.snapshot()
+    with_country = [r for r in snap.researchers if r.country]
+    assert len(with_country) > 2000
+    # A work's own title finds one of its authors at the top.
+    with rt.store() as store:
+        pub = next(p for p in store.publications() if p.abstract and len(p.title) > 40)
+        authors = {rid for rid, pid in store.authorships() if pid == pub.id}
+    page = rt.matcher.match(snap, Query(text=pub.title), None, None, limit=5)
+    scored = rt.matcher.score(snap, Query(text=pub.title), sorted(authors))
+    assert max(m.components.topical for m in scored.matches) > 0.5
+    if page.matches:
+        assert page.matches[0].evidence[0].similarity > 0.5
