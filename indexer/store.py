@@ -100,7 +100,7 @@ class StoredPublication:
         return f"{self.title}. {self.abstract}" if self.abstract else self.title
 
 
-def _researcher(row: sqlite3.Row) -> StoredResearcher:
+def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
     data = dict(row)
     data["declared_fields"] = tuple(json.loads(data["declared_fields"]))
     data["fictional"] = bool(data["fictional"])
@@ -205,10 +205,10 @@ class Store:
 
     def researcher(self, researcher_id: str) -> StoredResearcher | None:
         row = self._conn.execute("SELECT * FROM researchers WHERE id = ?", (researcher_id,)).fetchone()
-        return _researcher(row) if row else None
+        return researcher_from_row(row) if row else None
 
     def researchers(self) -> list[StoredResearcher]:
-        return [_researcher(r) for r in self._conn.execute("SELECT * FROM researchers ORDER BY id")]
+        return [researcher_from_row(r) for r in self._conn.execute("SELECT * FROM researchers ORDER BY id")]
 
     def publications(self) -> list[StoredPublication]:
         return [StoredPublication(**dict(r)) for r in self._conn.execute("SELECT * FROM publications ORDER BY id")]

@@ -19,6 +19,8 @@ from rich.table import Table
 
 from indexer.embedder import ProgressFn
 from indexer.errors import KakehashiError
+from indexer.records import Rejection
+from indexer.sources.files import iter_json_records
 from indexer.settings import Settings, get_settings
 from service.matcher import Match
 from service.query import Filters, Query, Weights
@@ -240,17 +242,12 @@ def score(
         if not queries.is_file():
             fail(f"{queries}: no such file")
         snap = rt.snapshot()
-        lines = queries.read_text(encoding="utf-8").splitlines()
-        if not any(line.strip() for line in lines):
+        items = list(iter_json_records(queries))
+        if not items:
             fail(f"{queries}: no queries (the file is empty)")
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{queries.name}:{number}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                fail(f"{where}: not valid JSON ({exc.msg})", 2)
+        for where, item in items:
+            if isinstance(item, Rejection):
+                fail(str(item), 2)
             if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)) or not isinstance(item.get("researcher_ids"), list):
                 fail(f'{where}: expected {{"id", "text", "researcher_ids": [...]}}', 2)
             try:

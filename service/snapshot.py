@@ -18,6 +18,7 @@ import numpy as np
 
 from indexer.errors import IndexUnusable, NotReady
 from indexer.index_build import MANIFEST, read_manifest, version_dirs
+from indexer.store import StoredResearcher, researcher_from_row
 from service.fields import publication_fields, researcher_fields
 from service.strength import StrengthTable, country_strength
 
@@ -25,19 +26,8 @@ log = logging.getLogger("kakehashi.snapshot")
 
 
 @dataclass(frozen=True)
-class ResearcherInfo:
-    id: str
-    name: str
-    institution: str | None
-    country: str | None
-    orcid: str | None
-    h_index: int | None
-    works_count: int | None
-    cited_by_count: int | None
-    declared_fields: tuple[str, ...]
-    source: str
-    fictional: bool
-    fields: tuple[tuple[str, float], ...]  # inferred from the publications: (field, share)
+class ResearcherInfo(StoredResearcher):
+    fields: tuple[tuple[str, float], ...]  # inferred from the publications: (field, share), largest first
 
 
 @dataclass(frozen=True)
@@ -140,12 +130,7 @@ def load_snapshot(path: Path, model: str) -> Snapshot:
         for p in prows:
             authors_of[p].append(r)
     researchers = [
-        ResearcherInfo(
-            id=r["id"], name=r["name"], institution=r["institution"], country=r["country"], orcid=r["orcid"],
-            h_index=r["h_index"], works_count=r["works_count"], cited_by_count=r["cited_by_count"],
-            declared_fields=tuple(json.loads(r["declared_fields"])), source=r["source"], fictional=bool(r["fictional"]),
-            fields=tuple(researcher_fields(pub_fields[researcher_pubs[i]], field_ids)),
-        )
+        ResearcherInfo(**researcher_from_row(r).__dict__, fields=tuple(researcher_fields(pub_fields[researcher_pubs[i]], field_ids)))
         for i, r in enumerate(rows)
     ]
     countries = np.array([r.country or "" for r in researchers], dtype=object)

@@ -1,0 +1,30 @@
+# Quick start: `make run` (set up, then serve the demo) and `make test` (set up, then run all tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: run test test-quick setup
+
+run: $(VENV)/.ready
+	$(BIN)/kakehashi serve
+
+test: $(VENV)/.ready-test
+	$(BIN)/python -m pytest
+
+test-quick: $(VENV)/.ready-test
+	$(BIN)/python -m pytest -m "not model"
+
+setup: $(VENV)/.ready
+
+$(VENV)/.ready: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.ready-test: $(VENV)/.ready
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
