@@ -10,8 +10,8 @@ from typing import Any
 
 from indexer.errors import InvalidInput
 from indexer.records import Rejection, ResearcherRecord, validate_researcher
-from indexer.sources.files import base_suffix, list_inputs
-from indexer.sources.house import read_house_csv, read_house_jsonl
+from indexer.sources.files import base_suffix, iter_json_records, list_inputs
+from indexer.sources.house import read_house_csv
 from indexer.sources.openalex import OpenAlexBatch, kind_of
 from indexer.store import Store
 
@@ -45,7 +45,7 @@ class IngestReport:
 def _raw_records(files: list[Path], openalex: OpenAlexBatch) -> Iterator[tuple[str, Any]]:
     """House records and rejections pass through; OpenAlex entities are kept aside in `openalex`."""
     for path in files:
-        reader = read_house_csv if base_suffix(path) == ".csv" else read_house_jsonl
+        reader = read_house_csv if base_suffix(path) == ".csv" else iter_json_records
         for where, obj in reader(path):
             kind = kind_of(obj)
             if kind:

@@ -39,7 +39,6 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1_000_000, ge=1024)
     max_query_chars: int = Field(20_000, ge=100)
-    max_page_size: int = Field(100, ge=1)
     index_poll_seconds: float = Field(5.0, ge=0)
 
     @field_validator("data_dir", "reference_dir")

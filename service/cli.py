@@ -21,7 +21,7 @@ from indexer.embedder import ProgressFn
 from indexer.errors import KakehashiError
 from indexer.records import Rejection
 from indexer.sources.files import iter_json_records
-from indexer.settings import Settings, get_settings
+from indexer.settings import get_settings
 from service.matcher import Match
 from service.query import Filters, Query, Weights
 from service.runtime import Runtime

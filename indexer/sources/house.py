@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from indexer.records import Rejection
-from indexer.sources.files import iter_csv_rows, iter_json_records
+from indexer.sources.files import iter_csv_rows
 
 CSV_RESEARCHER_COLUMNS = ("name", "institution", "country", "orcid", "h_index")
 CSV_REQUIRED = ("researcher_id", "name", "publication_id", "title")
-
-
-def read_house_jsonl(path: Path) -> Iterator[tuple[str, Any | Rejection]]:
-    yield from iter_json_records(path)
 
 
 def _int_or_text(value: str) -> int | str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from indexer.reference import Goal, country_name
+from indexer.reference import Goal
 from service.matcher import GoalFit, Match
 from service.query import Filters, Id, Query, Weights
 from service.routes import FundingRoute
