@@ -75,12 +75,13 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    samples = []
-    for _ in range(args.cli_runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "service.cli", "match", "--goal", "6", "--json"], check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    print(f"kakehashi match --goal 6 (process) {_summary(samples)}")
+    for label, cli_args in (("--goal 6", ["--goal", "6"]), ('"TEXT"', [QUERIES["text"]["query"]["text"]])):
+        samples = []
+        for _ in range(args.cli_runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "service.cli", "match", *cli_args, "--json"], check=True, capture_output=True)
+            samples.append(time.perf_counter() - start)
+        print(f"kakehashi match {label:9s} (whole process) {_summary(samples)}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ aggregate per researcher, rank, explain, flag the funding route."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,15 +64,17 @@ class GoalFit:
 
 
 class Matcher:
-    def __init__(self, settings: Settings, reference: Reference, embedder: Embedder) -> None:
-        self.settings, self.reference, self.embedder = settings, reference, embedder
+    def __init__(self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder]) -> None:
+        """`embedder` is called only when a text must be embedded: goal and researcher queries
+        never load the model."""
+        self.settings, self.reference, self._embedder = settings, reference, embedder
 
     # --- the query --------------------------------------------------------------------------
 
     def _embed(self, text: str) -> np.ndarray:
         if len(text) > self.settings.max_query_chars:
             raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
-        return self.embedder.encode([text])[0]
+        return self._embedder().encode([text])[0]
 
     def researcher_row(self, snap: Snapshot, researcher_id: str) -> int:
         row = snap.researcher_row.get(researcher_id)

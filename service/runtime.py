@@ -39,7 +39,7 @@ class Runtime:
 
     @cached_property
     def matcher(self) -> Matcher:
-        return Matcher(self.settings, self.reference, self.embedder)
+        return Matcher(self.settings, self.reference, lambda: self.embedder)
 
     def snapshot(self) -> Snapshot:
         return self.holder.get()
