@@ -1,4 +1,4 @@
-"""Generate the fictional demo corpus: python data/demo/generate.py [OUT]
+"""Generate the fictional demo corpus and its labels: python data/demo/generate.py [OUT_DIR]
 
 Every researcher, institution and publication here is invented (`"fictional": true` on each record).
 The topics follow real research vocabulary so that semantic search behaves as on real data; the
@@ -22,6 +22,7 @@ from vocabulary import (  # noqa: E402
 SEED = 20261126
 RESEARCHERS = 2200
 OUT = Path(__file__).resolve().parent / "researchers.jsonl.gz"
+LABELS = Path(__file__).resolve().parent / "labels.jsonl.gz"
 
 FIELD_LABELS = {
     "semiconductors": "semiconductor technology", "artificial_intelligence": "artificial intelligence",
@@ -164,7 +165,9 @@ def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
 
-def generate(n: int = RESEARCHERS, seed: int = SEED) -> list[dict]:
+def generate(n: int = RESEARCHERS, seed: int = SEED) -> tuple[list[dict], list[dict]]:
+    """(researcher records, ground-truth labels): per researcher the main and second field, the focus
+    subtopics, and the "field/subtopic" that each publication was written about."""
     rng = random.Random(seed)
     fields = list(SUBTOPICS)
     codes = sorted(COUNTRIES)
@@ -172,13 +175,13 @@ def generate(n: int = RESEARCHERS, seed: int = SEED) -> list[dict]:
     countries = [c for c in codes for _ in range(8)]
     countries += rng.choices(codes, weights=[COUNTRIES[c][0] for c in codes], k=n - len(countries))
     rng.shuffle(countries)
-    records, pub_counter = [], 0
+    records, labels, pub_counter = [], [], 0
     for i, country in enumerate(countries):
         size, special, cities, region = COUNTRIES[country]
         field = fields[i % len(fields)] if i < len(fields) * 3 else _weighted(rng, {f: special.get(f, 1.0) for f in fields})
         focus = rng.sample(list(SUBTOPICS[field]), k=min(2, len(SUBTOPICS[field])))
         second_field = rng.choice([f for f in fields if f != field]) if rng.random() < 0.3 else None
-        pubs = []
+        pubs, pub_topics = [], {}
         for _ in range(rng.randint(3, 10)):
             pub_counter += 1
             roll = rng.random()
@@ -189,6 +192,7 @@ def generate(n: int = RESEARCHERS, seed: int = SEED) -> list[dict]:
             else:
                 pf, ps = field, rng.choice(list(SUBTOPICS[field]))
             pubs.append(publication(rng, pf, ps, f"demo-P{pub_counter:06d}"))
+            pub_topics[pubs[-1]["id"]] = f"{pf}/{ps}"
         first, last = SYLLABLES[region]
         name = f"{rng.choice(GIVEN[region])} {rng.choice(first)}{rng.choice(last)}"
         institution = f"{rng.choice(INSTITUTION_NAMES)} {rng.choice(INSTITUTION_KINDS)}, {rng.choice(cities)}"
@@ -203,16 +207,24 @@ def generate(n: int = RESEARCHERS, seed: int = SEED) -> list[dict]:
             "fictional": True,
             "publications": sorted(pubs, key=lambda p: -p["year"]),
         })
-    return records
+        labels.append({"id": f"demo-R{i + 1:05d}", "field": field, "second_field": second_field,
+                       "focus": [f"{field}/{t}" for t in focus], "publications": pub_topics})
+    return records, labels
 
 
-def write(path: Path = OUT, n: int = RESEARCHERS, seed: int = SEED) -> Path:
-    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in generate(n, seed))
+def _write_jsonl_gz(path: Path, rows: list[dict]) -> None:
+    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as handle:
         handle.write(lines.encode("utf-8"))
-    return path
+
+
+def write(directory: Path = OUT.parent, n: int = RESEARCHERS, seed: int = SEED) -> tuple[Path, Path]:
+    records, labels = generate(n, seed)
+    _write_jsonl_gz(directory / OUT.name, records)
+    _write_jsonl_gz(directory / LABELS.name, labels)
+    return directory / OUT.name, directory / LABELS.name
 
 
 if __name__ == "__main__":
-    target = write(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
-    print(f"wrote {target}")
+    for target in write(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT.parent):
+        print(f"wrote {target}")
