@@ -58,21 +58,21 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
 
 
-def data_hash(store: Store, model: str) -> str:
-    digest = hashlib.sha256(model.encode())
+def data_hash(store: Store, model: str, embed_text: str) -> str:
+    digest = hashlib.sha256(f"{model}\0{embed_text}".encode())
     for rid, content in store.content_hashes():
         digest.update(f"{rid}\0{content}\n".encode())
     return digest.hexdigest()
 
 
 def _reusable_vectors(index_root: Path, model: str) -> dict[str, np.ndarray]:
-    """text hash -> vector, from the newest version built with the same model."""
+    """embedding key -> vector, from the newest version built with the same model."""
     for path in reversed(version_dirs(index_root)):
         try:
             manifest = read_manifest(path)
             if manifest.get("model") != model:
                 continue
-            hashes = json.loads((path / "text_hashes.json").read_text())
+            hashes = json.loads((path / "embedding_keys.json").read_text())
             vectors = np.load(path / "vectors.npy", mmap_mode="r")
         except (OSError, ValueError):
             continue  # a damaged old version only costs re-embedding
@@ -109,8 +109,9 @@ def build_index(
     index_root: Path,
     progress: ProgressFactory | None = None,
     force: bool = False,
+    embed_text: str = "title_abstract",
 ) -> BuildResult:
-    digest = data_hash(store, embedder.name)
+    digest = data_hash(store, embedder.name, embed_text)
     existing = version_dirs(index_root)
     if existing and not force:
         newest = read_manifest(existing[-1])
@@ -118,15 +119,16 @@ def build_index(
             return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
 
     publications = store.publications()
+    keys = [f"{embed_text}:{p.text_hash}" for p in publications]  # same text, same model: same vector
     cache = _reusable_vectors(index_root, embedder.name)
-    missing = [i for i, p in enumerate(publications) if p.text_hash not in cache]
+    missing = [i for i, key in enumerate(keys) if key not in cache]
     vectors = np.zeros((len(publications), embedder.dimension), dtype=np.float32)
-    for i, pub in enumerate(publications):
-        if pub.text_hash in cache:
-            vectors[i] = cache[pub.text_hash]
+    for i, key in enumerate(keys):
+        if key in cache:
+            vectors[i] = cache[key]
     if missing:
         advance = progress("Embedding publications", len(missing)) if progress else None
-        vectors[missing] = embedder.encode([publications[i].text for i in missing], advance)
+        vectors[missing] = embedder.encode([publications[i].text(embed_text) for i in missing], advance)
     field_vectors = embedder.encode([f"{f.label}. {f.description}" for f in reference.fields])
     goal_vectors = embedder.encode([g.text for g in reference.goals])
 
@@ -143,7 +145,7 @@ def build_index(
         index.add(vectors)
         faiss.write_index(index, str(tmp / "publications.faiss"))
         _write_json(tmp / "publication_ids.json", [p.id for p in publications])
-        _write_json(tmp / "text_hashes.json", [p.text_hash for p in publications])
+        _write_json(tmp / "embedding_keys.json", keys)
         _write_json(tmp / "field_ids.json", list(reference.field_ids))
         _write_json(tmp / "goal_ids.json", [g.id for g in reference.goals])
         with sqlite3.connect(tmp / "catalog.sqlite") as catalog:
@@ -157,6 +159,7 @@ def build_index(
             "dimension": embedder.dimension,
             "metric": METRIC,
             "index_type": "IndexFlatIP",
+            "embed_text": embed_text,
             "counts": {
                 "publications": len(publications),
                 "researchers": store.researcher_count(),

@@ -18,6 +18,11 @@ _ID = r"^[^\s\x00-\x1f][^\x00-\x1f]{0,199}$"
 MAX_PUBLICATIONS = 2000
 
 
+def embedding_text(title: str, abstract: str | None, mode: str = "title_abstract") -> str:
+    """What the embedder reads for a publication: the title, then the abstract (mode "title": the title alone)."""
+    return f"{title}. {abstract}" if abstract and mode == "title_abstract" else title
+
+
 def _clean_text(value: Any) -> Any:
     return " ".join(value.split()) if isinstance(value, str) else value
 
@@ -41,13 +46,9 @@ class PublicationRecord(BaseModel):
         return year
 
     @property
-    def text(self) -> str:
-        """What the embedder reads: title, then abstract."""
-        return f"{self.title}. {self.abstract}" if self.abstract else self.title
-
-    @property
     def text_hash(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+        """Changes when the title or the abstract changes."""
+        return hashlib.sha256(embedding_text(self.title, self.abstract).encode("utf-8")).hexdigest()[:16]
 
 
 class ResearcherRecord(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,15 @@ class RankingWeights(BaseModel):
     recency: float = Field(0.05, ge=0, le=10)
 
 
+class RankingConfig(BaseModel):
+    """How publication similarities become a researcher's score; see service/ranking.py and
+    docs/evaluation.md for what each choice measured."""
+
+    aggregation: Literal["profile", "max", "harmonic3"] = "harmonic3"
+    combination: Literal["weighted_mean", "gated"] = "weighted_mean"
+    lexical_weight: float = Field(0.0, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__")
 
@@ -30,7 +40,9 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(64, ge=1, le=4096)
     device: str = "cpu"
 
+    embed_text: Literal["title_abstract", "title"] = "title_abstract"
     weights: RankingWeights = RankingWeights()
+    ranking: RankingConfig = RankingConfig()
     candidate_publications: int = Field(1000, ge=10)
     min_similarity: float = Field(0.15, ge=-1, le=1)
     evidence_count: int = Field(3, ge=1, le=10)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer.records import PublicationRecord, ResearcherRecord
+from indexer.records import PublicationRecord, ResearcherRecord, embedding_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS researchers (
@@ -95,9 +95,8 @@ class StoredPublication:
     cited_by_count: int | None
     text_hash: str
 
-    @property
-    def text(self) -> str:
-        return f"{self.title}. {self.abstract}" if self.abstract else self.title
+    def text(self, mode: str = "title_abstract") -> str:
+        return embedding_text(self.title, self.abstract, mode)
 
 
 def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:

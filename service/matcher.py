@@ -1,8 +1,9 @@
-"""Matching: resolve the query to a vector and fields, retrieve candidate publications from FAISS,
-aggregate per researcher, rank, explain, flag the funding route."""
+"""Matching: resolve the query to a vector and fields, retrieve candidate publications, score the
+candidate researchers (service.ranking), explain the best ones and flag their funding route."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,8 @@ from service.routes import FundingRoute, funding_route
 from service.snapshot import ResearcherInfo, Snapshot
 from service.strength import Strength
 
+TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -31,10 +34,21 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Components:
+    topical: float
+    strength: float | None
+    impact: float | None
+    recency: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Match:
     researcher: ResearcherInfo
     score: float
-    components: ranking.Components
+    components: Components
     evidence: list[Evidence]
     strength: dict[str, Strength]  # per query field, the candidate country's figures
     route: FundingRoute
@@ -46,6 +60,14 @@ class ResolvedQuery:
     fields: list[str]
     description: str
     exclude_row: int | None = None  # the researcher of a "more like this" query
+    lexical: np.ndarray | None = None  # normalised BM25 of every publication, for text queries
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rows: np.ndarray  # researcher rows
+    scores: np.ndarray
+    components: dict[str, np.ndarray]  # name -> value per row, NaN where unknown
 
 
 @dataclass(frozen=True)
@@ -87,7 +109,8 @@ class Matcher:
         if query.text is not None:
             vector = self._embed(query.text)
             fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
-            resolved = ResolvedQuery(vector, fields, "text")
+            lexical = snap.lexical.scores(query.text) if snap.lexical is not None else None
+            resolved = ResolvedQuery(vector, fields, "text", lexical=lexical)
         elif query.goal_id is not None:
             goal = self.reference.goal(query.goal_id)
             if goal is None:
@@ -96,13 +119,12 @@ class Matcher:
             resolved = ResolvedQuery(vector, list(goal.fields), f"goal {goal.id}: {goal.short_name}")
         else:
             row = self.researcher_row(snap, query.researcher_id or "")
-            vecs = np.asarray(snap.vectors[snap.researcher_pubs[row]])
-            mean = vecs.mean(axis=0)
+            mean = np.asarray(snap.vectors[snap.researcher_pubs[row]]).mean(axis=0)
             vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
             fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
             resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)
         if filters.fields:
-            resolved = ResolvedQuery(resolved.vector, list(filters.fields), resolved.description, resolved.exclude_row)
+            resolved = dataclasses.replace(resolved, fields=list(filters.fields))
         return resolved
 
     def _check_fields(self, fields: Sequence[str]) -> None:
@@ -141,12 +163,12 @@ class Matcher:
             if row is not None:
                 mask[row] = False
         if filters.since_year is not None:
-            recent = np.array([bool((snap.pub_years[p] >= filters.since_year).any()) for p in snap.researcher_pubs], dtype=bool)
-            mask &= recent
+            mask &= np.array([bool((snap.pub_years[p] >= filters.since_year).any()) for p in snap.researcher_pubs], dtype=bool)
         return mask
 
-    def _candidates(self, snap: Snapshot, vector: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """Researcher rows whose publications come near the query, among the allowed ones."""
+    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray) -> np.ndarray:
+        """Researcher rows whose publications come near the query (dense, and lexical where used),
+        among the allowed ones."""
         rows = np.flatnonzero(allowed)
         pool = self.settings.candidate_publications
         allowed_pubs = np.concatenate([snap.researcher_pubs[r] for r in rows]) if len(rows) else np.zeros(0, np.int64)
@@ -154,44 +176,85 @@ class Matcher:
             return rows  # few enough to score them all exactly
         k = min(pool, snap.index.ntotal)
         if len(rows) == len(snap.researchers):
-            _, hits = snap.index.search(vector[None, :], k)
+            _, hits = snap.index.search(query.vector[None, :], k)
         else:
             selector = faiss.IDSelectorBatch(np.unique(allowed_pubs))
-            _, hits = snap.index.search(vector[None, :], k, params=faiss.SearchParameters(sel=selector))
+            _, hits = snap.index.search(query.vector[None, :], k, params=faiss.SearchParameters(sel=selector))
         found = hits[0][hits[0] >= 0]
+        if query.lexical is not None:
+            lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]
+            found = np.union1d(found, lexical_hits[query.lexical[lexical_hits] > 0])
         authors = np.unique(np.concatenate([snap.pub_authors[p] for p in found])) if len(found) else np.zeros(0, np.int64)
         return authors[allowed[authors]]
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def _score(
-        self, snap: Snapshot, row: int, query: ResolvedQuery, filters: Filters, weights: RankingWeights,
-    ) -> Match | None:
+    @staticmethod
+    def _publications(snap: Snapshot, row: int, since_year: int | None) -> np.ndarray:
         pubs = snap.researcher_pubs[row]
-        if filters.since_year is not None:
-            pubs = pubs[snap.pub_years[pubs] >= filters.since_year]
-        if len(pubs) == 0:
-            return None
+        return pubs if since_year is None else pubs[snap.pub_years[pubs] >= since_year]
+
+    def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery) -> np.ndarray:
         sims = np.asarray(snap.vectors[pubs]) @ query.vector
-        order = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
-        evidence = [
-            Evidence(snap.publications[pubs[i]].id, snap.publications[pubs[i]].title, snap.publications[pubs[i]].year, round(float(sims[i]), 4))
-            for i in order
-        ]
+        if query.lexical is not None:
+            alpha = self.settings.ranking.lexical_weight
+            sims = (1 - alpha) * sims + alpha * query.lexical[pubs]
+        return sims
+
+    def rank(
+        self, snap: Snapshot, query: ResolvedQuery, rows: np.ndarray, since_year: int | None, weights: RankingWeights,
+    ) -> Ranked:
+        """Scores of the given researcher rows; rows without publications in range are dropped."""
+        pub_lists = [self._publications(snap, int(r), since_year) for r in rows]
+        lengths = np.array([len(p) for p in pub_lists], dtype=np.int64)
+        rows, lengths = np.asarray(rows)[lengths > 0], lengths[lengths > 0]
+        if len(rows) == 0:
+            return Ranked(rows, np.zeros(0), {name: np.zeros(0) for name in ranking.COMPONENTS})
+        seg = ranking.Segments(lengths)
+        pubs = np.concatenate([p for p in pub_lists if len(p)])
+        sims = self._similarities(snap, pubs, query)
+        config = self.settings.ranking
+        norms = None
+        if config.aggregation == "profile":
+            sums = np.add.reduceat(np.asarray(snap.vectors[pubs], dtype=np.float64), seg.starts, axis=0)
+            norms = np.linalg.norm(sums / lengths[:, None], axis=1)
+        order, ranks = ranking.order_within(sims, seg)
+        best = order[ranks < self.settings.evidence_count]  # the evidence shown: recency is judged on it
+        recency = ranking.recency(snap.pub_years[pubs[best]], date.today().year, self.settings.recency_half_life_years)
+        components = {
+            "topical": ranking.topical(sims, seg, config.aggregation, norms),
+            "strength": self._strengths(snap, rows, query.fields),
+            "impact": ranking.impact(snap.h_index[rows]),
+            "recency": ranking.segment_mean(recency, seg.ids[best], len(rows)),
+        }
+        return Ranked(rows, ranking.combine(components, weights, config.combination), components)
+
+    @staticmethod
+    def _strengths(snap: Snapshot, rows: np.ndarray, fields: Sequence[str]) -> np.ndarray:
+        """The country's best strength figure over the query's fields; NaN where unknown."""
+        by_country = {
+            country: max((table[f].strength for f in fields if f in table), default=np.nan)
+            for country, table in snap.strength.items()
+        }
+        return np.array([by_country.get(snap.countries[r], np.nan) for r in rows], dtype=float)
+
+    def _explain(self, snap: Snapshot, ranked: Ranked, i: int, query: ResolvedQuery, since_year: int | None) -> Match:
+        row = int(ranked.rows[i])
+        pubs = self._publications(snap, row, since_year)
+        sims = self._similarities(snap, pubs, query)
+        best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
         researcher = snap.researchers[row]
-        strengths = {f: snap.strength[researcher.country][f] for f in query.fields if researcher.country in snap.strength}
-        components = ranking.Components(
-            topical=ranking.topical(sims),
-            strength=max((s.strength for s in strengths.values()), default=None) if researcher.country else None,
-            impact=ranking.impact(researcher.h_index),
-            recency=ranking.recency([e.year or 0 for e in evidence], date.today().year, self.settings.recency_half_life_years),
-        )
+        country_table = snap.strength.get(researcher.country or "", {})
+        values = {name: float(ranked.components[name][i]) for name in ranking.COMPONENTS}
         return Match(
             researcher=researcher,
-            score=round(ranking.combine(components, weights), 4),
-            components=components,
-            evidence=evidence,
-            strength=strengths,
+            score=round(float(ranked.scores[i]), 4),
+            components=Components(**{k: (None if np.isnan(v) else round(v, 4)) for k, v in values.items()}),  # type: ignore[arg-type]
+            evidence=[
+                Evidence(snap.publications[pubs[j]].id, snap.publications[pubs[j]].title, snap.publications[pubs[j]].year, round(float(sims[j]), 4))
+                for j in best
+            ],
+            strength={f: country_table[f] for f in query.fields if f in country_table},
             route=funding_route(researcher.country, query.fields, self.reference),
         )
 
@@ -207,13 +270,11 @@ class Matcher:
         allowed = self._allowed(snap, filters)
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
-        ranked = []
-        for row in self._candidates(snap, resolved.vector, allowed):
-            found = self._score(snap, int(row), resolved, filters, used_weights)
-            if found is not None and found.components.topical >= self.settings.min_similarity:
-                ranked.append(found)
-        ranked.sort(key=lambda m: (-m.score, m.researcher.id))
-        return MatchPage(ranked[offset : offset + limit], len(ranked), resolved, used_weights)
+        ranked = self.rank(snap, resolved, self._candidates(snap, resolved, allowed), filters.since_year, used_weights)
+        kept = np.flatnonzero(ranked.components["topical"] >= self.settings.min_similarity)
+        order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
+        matches = [self._explain(snap, ranked, int(i), resolved, filters.since_year) for i in order[offset : offset + limit]]
+        return MatchPage(matches, len(order), resolved, used_weights)
 
     def score(
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,
@@ -223,17 +284,21 @@ class Matcher:
         if unknown:
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
             raise NotFound(f"{len(unknown)} researcher id(s) not in index version {snap.version}: {shown}")
-        filters = Filters(include_japan=True)
-        resolved = self.resolve(snap, query, filters)
+        resolved = self.resolve(snap, query, Filters(include_japan=True))
         used_weights = self.weights(weights)
-        scored = [self._score(snap, snap.researcher_row[rid], resolved, filters, used_weights) for rid in researcher_ids]
-        matches = [m for m in scored if m is not None]
+        rows = np.array([snap.researcher_row[rid] for rid in researcher_ids], dtype=np.int64)
+        ranked = self.rank(snap, resolved, rows, None, used_weights)
+        matches = [self._explain(snap, ranked, i, resolved, None) for i in range(len(ranked.rows))]
         return MatchPage(matches, len(matches), resolved, used_weights)
 
     def goals_for_researcher(self, snap: Snapshot, researcher_id: str) -> list[GoalFit]:
-        row = self.researcher_row(snap, researcher_id)
-        sims = np.asarray(snap.vectors[snap.researcher_pubs[row]]) @ snap.goal_vectors.T  # pubs x goals
-        return self._goal_fits([ranking.topical(sims[:, g]) for g in range(len(snap.goal_ids))], snap)
+        """Each goal scored like a query against this researcher's publications (topical only)."""
+        row = np.array([self.researcher_row(snap, researcher_id)])
+        scores = [
+            float(self.rank(snap, ResolvedQuery(vector, [], "goal"), row, None, TOPICAL_ONLY).scores[0])
+            for vector in snap.goal_vectors
+        ]
+        return self._goal_fits(scores, snap)
 
     def goals_for_text(self, snap: Snapshot, text: str) -> list[GoalFit]:
         sims = snap.goal_vectors @ self._embed(text)

@@ -1,63 +1,113 @@
-"""Ranking as pure functions: aggregate publication similarities, compute the score components,
-combine them with weights. Every component is an absolute figure in [0, 1] (or unknown), so
-scores are comparable across queries."""
+"""Ranking as pure, vectorised functions over candidate researchers.
+
+Candidates come as segments: the publication rows of researcher i are
+`pubs[starts[i] : starts[i] + lengths[i]]`, and `sims` holds one similarity per publication row.
+Every component is an absolute figure in [0, 1] (NaN where unknown), so scores are comparable
+across queries.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from indexer.settings import RankingWeights
 
+Aggregation = Literal["profile", "max", "harmonic3"]
+Combination = Literal["weighted_mean", "gated"]
 HARMONIC_TOP = 3
 IMPACT_H_INDEX_SCALE = 100  # an h-index of 100 counts as full impact
-
-
-def topical(similarities: np.ndarray) -> float:
-    """Weighted top-k of a researcher's publication similarities: (s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3),
-    over the publications they have. One strong paper counts; several count more."""
-    if len(similarities) == 0:
-        return 0.0
-    top = np.sort(similarities)[::-1][:HARMONIC_TOP]
-    weights = 1.0 / np.arange(1, len(top) + 1)
-    full = 1.0 / np.arange(1, HARMONIC_TOP + 1)
-    # Researchers with fewer than k publications are not penalised for the missing ones.
-    return float(np.clip((top @ weights) / full[: len(top)].sum(), 0.0, 1.0))
-
-
-def impact(h_index: int | None) -> float | None:
-    if h_index is None or h_index < 0:
-        return None
-    return min(1.0, math.log1p(h_index) / math.log1p(IMPACT_H_INDEX_SCALE))
-
-
-def recency(evidence_years: list[int], reference_year: int, half_life: float) -> float | None:
-    """Halves every `half_life` years of age of the best-matching publications (mean over them)."""
-    known = [y for y in evidence_years if y]
-    if not known:
-        return None
-    return float(np.mean([0.5 ** (max(0, reference_year - y) / half_life) for y in known]))
+_HARMONIC = 1.0 / np.arange(1, HARMONIC_TOP + 1)
 
 
 @dataclass(frozen=True)
-class Components:
-    topical: float
-    strength: float | None
-    impact: float | None
-    recency: float | None
+class Segments:
+    lengths: np.ndarray  # publications per candidate (all > 0)
 
-    def as_dict(self) -> dict[str, float | None]:
-        return {k: (None if v is None else round(v, 4)) for k, v in self.__dict__.items()}
+    @property
+    def starts(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.lengths)[:-1])).astype(np.int64)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
 
 
-def combine(components: Components, weights: RankingWeights) -> float:
-    """Weighted mean over the known components; an unknown one gives its weight to the others."""
-    total = weight_sum = 0.0
-    for name, value in components.__dict__.items():
+def order_within(sims: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarray]:
+    """Positions that sort `sims` descending inside each segment, and each position's rank there."""
+    ids = seg.ids
+    order = np.lexsort((-sims, ids))
+    ranks = np.arange(len(sims)) - np.repeat(seg.starts, seg.lengths)
+    return order, ranks
+
+
+def topical(sims: np.ndarray, seg: Segments, method: Aggregation, profile_norms: np.ndarray | None = None) -> np.ndarray:
+    """One topical similarity per candidate, in [0, 1].
+
+    - profile:   cosine to the researcher's mean publication vector (one profile vector);
+    - max:       the best publication;
+    - harmonic3: (s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3) over the best three, normalised over the
+                 publications the researcher has (fewer papers are not penalised).
+    """
+    if len(seg.lengths) == 0:
+        return np.zeros(0)
+    if method == "max":
+        out = np.maximum.reduceat(sims, seg.starts)
+    elif method == "profile":
+        if profile_norms is None:
+            raise ValueError("profile aggregation needs the norms of the mean publication vectors")
+        out = np.add.reduceat(sims, seg.starts) / seg.lengths / np.maximum(profile_norms, 1e-12)
+    elif method == "harmonic3":
+        order, ranks = order_within(sims, seg)
+        weights = np.where(ranks < HARMONIC_TOP, 1.0 / (ranks + 1), 0.0)
+        numerator = np.bincount(seg.ids, weights=sims[order] * weights, minlength=len(seg.lengths))
+        denominator = np.cumsum(_HARMONIC)[np.minimum(seg.lengths, HARMONIC_TOP) - 1]
+        out = numerator / denominator
+    else:
+        raise ValueError(f"unknown aggregation {method!r}")
+    return np.clip(out, 0.0, 1.0)
+
+
+def impact(h_index: np.ndarray) -> np.ndarray:
+    """log-scaled h-index in [0, 1]; NaN where unknown (negative)."""
+    h = np.asarray(h_index, dtype=float)
+    return np.where(h >= 0, np.minimum(1.0, np.log1p(np.maximum(h, 0)) / math.log1p(IMPACT_H_INDEX_SCALE)), np.nan)
+
+
+def recency(years: np.ndarray, reference_year: int, half_life: float) -> np.ndarray:
+    """Halves every `half_life` years of age; NaN where the year is unknown (0)."""
+    y = np.asarray(years, dtype=float)
+    return np.where(y > 0, 0.5 ** (np.maximum(0, reference_year - y) / half_life), np.nan)
+
+
+def segment_mean(values: np.ndarray, seg_ids: np.ndarray, count: int) -> np.ndarray:
+    """Mean of the known (finite) values per segment; NaN where none is known."""
+    known = np.isfinite(values)
+    total = np.bincount(seg_ids[known], weights=values[known], minlength=count)
+    n = np.bincount(seg_ids[known], minlength=count)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+COMPONENTS = ("topical", "strength", "impact", "recency")
+
+
+def combine(components: dict[str, np.ndarray], weights: RankingWeights, mode: Combination) -> np.ndarray:
+    """weighted_mean: the weighted mean of the known components (an unknown one gives its weight to
+    the others). gated: topical times that mean with topical counted as 1, so that no other signal
+    can lift a researcher whose work does not match: score in [topical * w_t / sum(w), topical]."""
+    topical_values = components["topical"]
+    numerator = np.zeros_like(topical_values)
+    denominator = np.zeros_like(topical_values)
+    for name in COMPONENTS:
         w = getattr(weights, name)
-        if value is not None and w > 0:
-            total += w * value
-            weight_sum += w
-    return total / weight_sum if weight_sum > 0 else 0.0
+        if w <= 0:
+            continue
+        values = np.ones_like(topical_values) if (mode == "gated" and name == "topical") else components[name]
+        known = np.isfinite(values)
+        numerator += np.where(known, w * np.nan_to_num(values), 0.0)
+        denominator += np.where(known, w, 0.0)
+    mean = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+    return topical_values * mean if mode == "gated" else mean

@@ -35,7 +35,10 @@ class Runtime:
 
     @cached_property
     def holder(self) -> SnapshotHolder:
-        return SnapshotHolder(self.settings.index_root, self.settings.model, self.settings.index_poll_seconds)
+        return SnapshotHolder(
+            self.settings.index_root, self.settings.model, self.settings.index_poll_seconds,
+            lexical=self.settings.ranking.lexical_weight > 0,
+        )
 
     @cached_property
     def matcher(self) -> Matcher:
@@ -53,7 +56,9 @@ class Runtime:
 
     def build_index(self, progress: ProgressFactory | None = None, force: bool = False) -> BuildResult:
         with self.store() as store:
-            result = build_index(store, self.reference, self.embedder, self.settings.index_root, progress, force)
+            result = build_index(
+                store, self.reference, self.embedder, self.settings.index_root, progress, force, self.settings.embed_text,
+            )
         self.holder.refresh()
         return result
 

@@ -18,8 +18,10 @@ import numpy as np
 
 from indexer.errors import IndexUnusable, NotReady
 from indexer.index_build import MANIFEST, read_manifest, version_dirs
+from indexer.records import embedding_text
 from indexer.store import StoredResearcher, researcher_from_row
 from service.fields import publication_fields, researcher_fields
+from service.lexical import LexicalIndex
 from service.strength import StrengthTable, country_strength
 
 log = logging.getLogger("kakehashi.snapshot")
@@ -60,6 +62,7 @@ class Snapshot:
     goal_ids: list[int]
     goal_vectors: np.ndarray
     strength: StrengthTable
+    lexical: LexicalIndex | None  # BM25 over publication texts, when the ranking uses it
 
     @property
     def version(self) -> str:
@@ -83,7 +86,7 @@ def _verify(path: Path, manifest: dict[str, Any]) -> None:
             raise IndexUnusable(f"index version {path.name}: file {name} is corrupt or truncated (checksum mismatch)")
 
 
-def load_snapshot(path: Path, model: str) -> Snapshot:
+def load_snapshot(path: Path, model: str, lexical: bool = False) -> Snapshot:
     try:
         manifest = read_manifest(path)
     except (OSError, ValueError) as exc:
@@ -115,6 +118,11 @@ def load_snapshot(path: Path, model: str) -> Snapshot:
                 publications[pub_row[r["id"]]] = PublicationInfo(r["id"], r["title"], r["year"], r["cited_by_count"])
         if any(p is None for p in publications):
             raise IndexUnusable(f"index version {path.name}: catalog lacks publications listed in the index")
+        texts: list[str] = [""] * len(pub_ids)
+        if lexical:
+            for pid, title, abstract in catalog.execute("SELECT id, title, abstract FROM publications"):
+                if pid in pub_row:
+                    texts[pub_row[pid]] = embedding_text(title, abstract)
         rows = list(catalog.execute("SELECT * FROM researchers ORDER BY id"))
         researcher_row = {r["id"]: i for i, r in enumerate(rows)}
         pubs_of: list[list[int]] = [[] for _ in rows]
@@ -144,15 +152,16 @@ def load_snapshot(path: Path, model: str) -> Snapshot:
         countries=countries, h_index=np.array([r.h_index if r.h_index is not None else -1 for r in researchers]),
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=goal_vectors,
         strength=country_strength(pub_fields, pub_countries, citations, field_ids),
+        lexical=LexicalIndex(texts) if lexical else None,
     )
 
 
-def load_newest(index_root: Path, model: str) -> tuple[Snapshot | None, list[str]]:
+def load_newest(index_root: Path, model: str, lexical: bool = False) -> tuple[Snapshot | None, list[str]]:
     """The newest version that loads; the reasons the newer ones were passed over."""
     problems: list[str] = []
     for path in reversed(version_dirs(index_root)):
         try:
-            return load_snapshot(path, model), problems
+            return load_snapshot(path, model, lexical), problems
         except IndexUnusable as exc:
             problems.append(exc.detail)
         except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError on damaged files
@@ -164,8 +173,8 @@ class SnapshotHolder:
     """Holds the served snapshot; picks up newer versions at most every `poll_seconds`.
     Readers take a reference and keep using it; a swap never changes a snapshot in use."""
 
-    def __init__(self, index_root: Path, model: str, poll_seconds: float) -> None:
-        self.index_root, self.model, self.poll_seconds = index_root, model, poll_seconds
+    def __init__(self, index_root: Path, model: str, poll_seconds: float, lexical: bool = False) -> None:
+        self.index_root, self.model, self.poll_seconds, self.lexical = index_root, model, poll_seconds, lexical
         self._snapshot: Snapshot | None = None
         self._problems: list[str] = []
         self._checked = 0.0
@@ -180,7 +189,7 @@ class SnapshotHolder:
             if newest == self._newest_seen:
                 return  # nothing new since the last look
             self._newest_seen = newest
-            snapshot, problems = load_newest(self.index_root, self.model)
+            snapshot, problems = load_newest(self.index_root, self.model, self.lexical)
             for problem in problems:
                 log.warning("skipping %s", problem)
             self._problems = problems

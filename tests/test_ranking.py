@@ -8,29 +8,50 @@ from service import ranking
 from service.strength import country_strength
 
 
-def test_topical_rewards_several_matching_papers_over_one() -> None:
-    one_strong = ranking.topical(np.array([0.8, 0.1, 0.1]))
-    several = ranking.topical(np.array([0.75, 0.7, 0.7]))
-    assert several > one_strong
-    assert ranking.topical(np.array([0.6])) == pytest.approx(0.6)  # fewer papers are not penalised
-    assert ranking.topical(np.array([])) == 0.0
+# three candidates: [0.8, 0.1, 0.1], [0.75, 0.7, 0.7, 0.2], [0.6]
+SIMS = np.array([0.1, 0.8, 0.1, 0.7, 0.2, 0.75, 0.7, 0.6])
+SEG = ranking.Segments(np.array([3, 4, 1]))
+
+
+def test_aggregations() -> None:
+    harmonic = ranking.topical(SIMS, SEG, "harmonic3")
+    assert harmonic[1] > harmonic[0]  # several matching papers beat one
+    assert harmonic[0] == pytest.approx((0.8 + 0.1 / 2 + 0.1 / 3) / (1 + 1 / 2 + 1 / 3))
+    assert harmonic[2] == pytest.approx(0.6)  # fewer papers are not penalised
+    assert list(ranking.topical(SIMS, SEG, "max")) == pytest.approx([0.8, 0.75, 0.6])
+    norms = np.array([0.5, 1.0, 1.0])
+    assert ranking.topical(SIMS, SEG, "profile", norms)[0] == pytest.approx(1.0 / 3 / 0.5)
+    assert ranking.topical(-SIMS, SEG, "max").min() == 0.0  # clipped to [0, 1]
+
+
+def test_order_within_segments() -> None:
+    order, ranks = ranking.order_within(SIMS, SEG)
+    assert list(SIMS[order]) == [0.8, 0.1, 0.1, 0.75, 0.7, 0.7, 0.2, 0.6]
+    assert list(ranks) == [0, 1, 2, 0, 1, 2, 3, 0]
 
 
 def test_unknown_components_give_their_weight_to_the_others() -> None:
     weights = RankingWeights(topical=3, strength=1, impact=1, recency=0)
-    known = ranking.Components(topical=0.5, strength=0.5, impact=None, recency=None)
-    assert ranking.combine(known, weights) == pytest.approx(0.5)
-    full = ranking.Components(topical=0.5, strength=0.5, impact=1.0, recency=None)
-    assert ranking.combine(full, weights) == pytest.approx((1.5 + 0.5 + 1.0) / 5)
+    comps = {"topical": np.array([0.5, 0.5]), "strength": np.array([0.5, 0.5]),
+             "impact": np.array([np.nan, 1.0]), "recency": np.array([np.nan, np.nan])}
+    mean = ranking.combine(comps, weights, "weighted_mean")
+    assert list(mean) == pytest.approx([0.5, (1.5 + 0.5 + 1.0) / 5])
+    gated = ranking.combine(comps, weights, "gated")
+    assert list(gated) == pytest.approx([0.5 * (3 + 0.5) / 4, 0.5 * (3 + 0.5 + 1.0) / 5])
+
+
+def test_gating_keeps_unrelated_researchers_low() -> None:
+    weights = RankingWeights(topical=0.75, strength=0.1, impact=0.1, recency=0.05)
+    unrelated = {"topical": np.array([0.05]), "strength": np.array([1.0]), "impact": np.array([1.0]), "recency": np.array([1.0])}
+    assert ranking.combine(unrelated, weights, "gated")[0] <= 0.05
+    assert ranking.combine(unrelated, weights, "weighted_mean")[0] > 0.25
 
 
 def test_impact_and_recency_are_bounded() -> None:
-    assert ranking.impact(None) is None
-    assert ranking.impact(0) == 0.0
-    assert ranking.impact(10_000) == 1.0
-    assert ranking.recency([2026], 2026, 8) == 1.0
-    assert ranking.recency([2018], 2026, 8) == pytest.approx(0.5)
-    assert ranking.recency([0, 0], 2026, 8) is None
+    assert list(ranking.impact(np.array([0, 10_000]))) == [0.0, 1.0]
+    assert np.isnan(ranking.impact(np.array([-1]))[0])
+    assert list(ranking.recency(np.array([2026, 2018]), 2026, 8)) == pytest.approx([1.0, 0.5])
+    assert np.isnan(ranking.recency(np.array([0]), 2026, 8)[0])
 
 
 def test_country_strength_measures_share_and_specialization() -> None:
