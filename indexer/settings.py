@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +15,8 @@ PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
 class RankingWeights(BaseModel):
     """Weights of the score components. Only their ratios matter: the score divides by their sum."""
+
+    model_config = ConfigDict(frozen=True)
 
     topical: float = Field(0.75, ge=0, le=10)
     strength: float = Field(0.10, ge=0, le=10)
@@ -25,6 +27,8 @@ class RankingWeights(BaseModel):
 class RankingConfig(BaseModel):
     """How publication similarities become a researcher's score; see service/ranking.py and
     docs/evaluation.md for what each choice measured."""
+
+    model_config = ConfigDict(frozen=True)
 
     aggregation: Literal["profile", "max", "harmonic3"] = "harmonic3"
     combination: Literal["weighted_mean", "gated"] = "weighted_mean"

@@ -21,7 +21,7 @@ from indexer.embedder import ProgressFn
 from indexer.errors import KakehashiError
 from indexer.records import Rejection
 from indexer.sources.files import iter_json_records
-from indexer.settings import get_settings
+from indexer.settings import PROJECT_ROOT, get_settings
 from service.matcher import Match
 from service.query import Filters, Query, Weights
 from service.runtime import Runtime
@@ -314,6 +314,40 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         for key, value in counts.items():
             table.add_row(key, str(value))
         out.print(table)
+
+
+@app.command()
+def evaluate(
+    quick: Annotated[bool, typer.Option(help="Small sets: 300 demo researchers, 60 held-out queries.")] = False,
+    openalex: Annotated[Optional[Path], typer.Option(help="OpenAlex records for the held-out publication set.")] = None,
+    config: Annotated[list[str], typer.Option(help="Only these configurations (repeatable).")] = [],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Measure ranking configurations on the labelled evaluation sets (hits@k, MRR, nDCG@10, pairwise loss)."""
+    from service.evaluation.runner import CONFIGURATIONS, Evaluation, rows_json
+
+    rt = _runtime()
+    source = openalex or PROJECT_ROOT.parent / "shared" / "openalex-sample"
+    if not source.exists():
+        err.print(f"No OpenAlex records at {source}: the held-out publication set is skipped.")
+    chosen = [c for c in CONFIGURATIONS if not config or c.name in config]
+    unknown = set(config) - {c.name for c in CONFIGURATIONS}
+    if unknown:
+        fail(f"unknown configuration(s) {sorted(unknown)}; known: {', '.join(c.name for c in CONFIGURATIONS)}", 2)
+    with friendly_errors(), progress_bars() as factory:
+        rows = Evaluation(rt, source if source.exists() else None, quick, factory).run(chosen)
+    if as_json:
+        sys.stdout.write(rows_json(rows) + "\n")
+        return
+    table = Table("configuration", "set", "queries", "hits@1", "hits@5", "hits@10", "MRR", "nDCG@10", "pair loss", "index", "model",
+                  title=f"Evaluation ({'quick' if quick else 'full'} sets); pair loss: lower is better")
+    for r in rows:
+        table.add_row(r.configuration, r.set, str(r.queries), f"{r.hits1:.3f}", f"{r.hits5:.3f}", f"{r.hits10:.3f}",
+                      f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", r.index_version, r.model)
+    wide = Console(width=max(out.width, 190))
+    wide.print(table)
+    for c in chosen:
+        wide.print(f"  {c.name}: {c.description}", highlight=False)
 
 
 if __name__ == "__main__":

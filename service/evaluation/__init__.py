@@ -1,0 +1,1 @@
+"""`kakehashi evaluate`: labelled evaluation sets, ranking configurations, metrics."""

@@ -1,0 +1,181 @@
+"""Run ranking configurations over the evaluation sets and tabulate the metrics."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.embedder import Embedder
+from indexer.settings import RankingConfig, RankingWeights, Settings
+from service.evaluation import metrics
+from service.evaluation.sets import (
+    EvalSet, goal_field_set, graded_set, held_out_set, read_labels, without_publication,
+)
+from service.fields import query_fields
+from service.matcher import TOPICAL_ONLY, Matcher, ResolvedQuery
+from service.runtime import Runtime
+from service.snapshot import Snapshot, load_newest
+
+DEFAULT_WEIGHTS = RankingWeights()
+
+
+@dataclass(frozen=True)
+class Configuration:
+    name: str
+    description: str
+    ranking: RankingConfig = field(default_factory=RankingConfig)
+    weights: RankingWeights = TOPICAL_ONLY
+    embed_text: str = "title_abstract"
+
+
+CONFIGURATIONS = [
+    Configuration("profile", "one profile vector per researcher (mean of publication vectors); topical only",
+                  RankingConfig(aggregation="profile")),
+    Configuration("max", "best single publication; topical only", RankingConfig(aggregation="max")),
+    Configuration("harmonic3", "best + second/2 + third/3 of publication similarities; topical only",
+                  RankingConfig(aggregation="harmonic3")),
+    Configuration("harmonic3-title", "as harmonic3, publications embedded by title only",
+                  RankingConfig(aggregation="harmonic3"), embed_text="title"),
+    Configuration("harmonic3+bm25", "harmonic3 over 0.7 dense + 0.3 normalised BM25 per publication",
+                  RankingConfig(aggregation="harmonic3", lexical_weight=0.3)),
+    Configuration("harmonic3+recency", "harmonic3 with a recency component (weights 0.9 / 0.1)",
+                  RankingConfig(aggregation="harmonic3"), RankingWeights(topical=0.9, strength=0, impact=0, recency=0.1)),
+    Configuration("full-mean", "all components (0.75 topical, 0.10 strength, 0.10 impact, 0.05 recency), weighted mean",
+                  RankingConfig(aggregation="harmonic3", combination="weighted_mean"), DEFAULT_WEIGHTS),
+    Configuration("full-gated", "all components, gated: topical x weighted mean of the others",
+                  RankingConfig(aggregation="harmonic3", combination="gated"), DEFAULT_WEIGHTS),
+    Configuration("full-gated+bm25", "full-gated over 0.7 dense + 0.3 BM25",
+                  RankingConfig(aggregation="harmonic3", combination="gated", lexical_weight=0.3), DEFAULT_WEIGHTS),
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    configuration: str
+    set: str
+    queries: int
+    hits1: float
+    hits5: float
+    hits10: float
+    mrr: float
+    ndcg10: float
+    loss: float | None
+    index_version: str
+    model: str
+
+
+class States:
+    """Evaluation states (store + index) under `<data_dir>/evaluation/`, built once and reused."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, progress: Callable | None = None) -> None:
+        self.settings, self.embedder, self.progress = settings, embedder, progress
+        self.root = settings.data_dir / "evaluation"
+        self._snapshots: dict[tuple[str, str], Snapshot] = {}
+
+    def snapshot(self, corpus: str, source: Path, embed_text: str) -> Snapshot:
+        key = (corpus, embed_text)
+        if key not in self._snapshots:
+            settings = self.settings.model_copy(update={"data_dir": self.root / f"{corpus}-{embed_text}", "embed_text": embed_text})
+            runtime = Runtime(settings, self.embedder)
+            runtime.ingest(source)
+            runtime.build_index(self.progress)
+            snap, problems = load_newest(settings.index_root, self.embedder.name, lexical=True)
+            if snap is None:
+                raise RuntimeError(f"evaluation state {corpus}-{embed_text} has no usable index: {problems}")
+            self._snapshots[key] = snap
+        return self._snapshots[key]
+
+
+def demo_subset(source: Path, target: Path, researchers: int) -> Path:
+    """The first `researchers` records of the demo corpus, for the quick tier."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        lines = [line for _, line in zip(range(researchers), handle)]
+    target.write_text("".join(lines), encoding="utf-8")
+    return target
+
+
+class Evaluation:
+    def __init__(self, runtime: Runtime, openalex: Path | None, quick: bool, progress: Callable | None = None) -> None:
+        self.runtime = runtime
+        self.quick = quick
+        self.openalex = openalex
+        self.states = States(runtime.settings, runtime.embedder, progress)
+        data = runtime.settings.reference_dir
+        self.labels = read_labels(data / "demo" / "labels.jsonl.gz")
+        self.graded_queries = data / "evaluation" / "graded_queries.json"
+        self.demo = runtime.demo_corpus if not quick else demo_subset(
+            runtime.demo_corpus, self.states.root / "demo-quick.jsonl", researchers=300)
+        self._sets: dict[tuple[str, str], EvalSet] = {}
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def sets(self, embed_text: str) -> list[EvalSet]:
+        names = ["held_out", "goal_field", "graded"] if self.openalex else ["goal_field", "graded"]
+        return [self._set(name, embed_text) for name in names]
+
+    def _set(self, name: str, embed_text: str) -> EvalSet:
+        key = (name, embed_text)
+        if key not in self._sets:
+            corpus = "demo-quick" if self.quick else "demo"
+            if name == "held_out":
+                snap = self.states.snapshot("openalex", self.openalex, embed_text)  # type: ignore[arg-type]
+                self._sets[key] = held_out_set(snap, limit=60 if self.quick else None)
+            elif name == "goal_field":
+                self._sets[key] = goal_field_set(self.states.snapshot(corpus, self.demo, embed_text), self.runtime.reference, self.labels)
+            else:
+                self._sets[key] = graded_set(self.states.snapshot(corpus, self.demo, embed_text), self.graded_queries, self.labels)
+        return self._sets[key]
+
+    def _query_vectors(self, eval_set: EvalSet) -> np.ndarray:
+        key = (eval_set.name, eval_set.snapshot.path.name)
+        if key not in self._vectors:
+            texts = [q.text for q in eval_set.queries if q.text is not None]
+            encoded = iter(self.runtime.embedder.encode(texts)) if texts else iter(())
+            self._vectors[key] = np.stack([
+                next(encoded) if q.text is not None else eval_set.snapshot.goal_vectors[q.goal_index]
+                for q in eval_set.queries
+            ])
+        return self._vectors[key]
+
+    def run(self, configurations: list[Configuration]) -> list[Row]:
+        rows: list[Row] = []
+        for config in configurations:
+            settings = self.runtime.settings.model_copy(update={"ranking": config.ranking, "weights": config.weights})
+            matcher = Matcher(settings, self.runtime.reference, lambda: self.runtime.embedder)
+            for eval_set in self.sets(config.embed_text):
+                rows.append(self._evaluate(matcher, config, eval_set))
+        return rows
+
+    def _evaluate(self, matcher: Matcher, config: Configuration, eval_set: EvalSet) -> Row:
+        base = eval_set.snapshot
+        vectors = self._query_vectors(eval_set)
+        everyone = np.arange(len(base.researchers))
+        per_query: list[tuple[float, ...]] = []
+        losses: list[float] = []
+        for query, vector in zip(eval_set.queries, vectors):
+            snap = without_publication(base, query.held_out) if query.held_out is not None else base
+            fields = query_fields(vector, snap.field_vectors, snap.field_ids, matcher.settings.max_fields_per_query)
+            lexical = snap.lexical.scores(query.text) if (config.ranking.lexical_weight > 0 and query.text and snap.lexical) else None
+            ranked = matcher.rank(snap, ResolvedQuery(vector, fields, query.id, lexical=lexical), everyone, None, config.weights)
+            scores = np.full(len(everyone), -np.inf)
+            scores[ranked.rows] = ranked.scores
+            relevant = query.grades >= (3 if eval_set.graded else 1)
+            rank = metrics.first_relevant_rank(scores, relevant)
+            finite = np.where(np.isfinite(scores), scores, -1.0)
+            per_query.append((metrics.hits_at(rank, 1), metrics.hits_at(rank, 5), metrics.hits_at(rank, 10),
+                              metrics.reciprocal_rank(rank), metrics.ndcg_at(finite, query.grades)))
+            if eval_set.graded:
+                losses.append(metrics.pairwise_ordering_loss(finite, query.grades))
+        means = np.mean(per_query, axis=0) if per_query else np.zeros(5)
+        return Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
+                   loss=round(float(np.mean(losses)), 4) if losses else None,
+                   index_version=base.version, model=base.model)
+
+
+def rows_json(rows: list[Row]) -> str:
+    return json.dumps([r.__dict__ for r in rows], indent=1)

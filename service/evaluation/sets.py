@@ -1,0 +1,110 @@
+"""Labelled evaluation sets, each over the snapshot of its own evaluation state:
+
+- held_out:    real OpenAlex records; for each author with two or more works, one work is held out
+               of every profile and its title and abstract must find the author among all authors;
+- goal_field:  each Moonshot goal against the demo corpus, relevant = a researcher whose main
+               field is one of the goal's fields;
+- graded:      natural-language project descriptions against the demo corpus, graded 0-3 from the
+               corpus's ground-truth labels (see data/evaluation/graded_queries.json).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.reference import Reference
+from indexer.records import embedding_text
+from service.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    id: str
+    grades: np.ndarray  # per researcher row
+    text: str | None = None
+    goal_index: int | None = None  # row of snapshot.goal_vectors
+    held_out: int | None = None  # publication row left out of every profile
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    name: str
+    snapshot: Snapshot
+    queries: list[EvalQuery]
+    graded: bool  # grades 0-3 (pairwise ordering loss applies) rather than relevant / not
+
+
+def read_labels(path: Path) -> dict[str, dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return {row["id"]: row for row in map(json.loads, handle)}
+
+
+def goal_field_set(snap: Snapshot, reference: Reference, labels: dict[str, dict]) -> EvalSet:
+    main_field = np.array([labels.get(r.id, {}).get("field") for r in snap.researchers], dtype=object)
+    queries = [
+        EvalQuery(f"goal {g.id}", np.isin(main_field, list(g.fields)).astype(float), goal_index=snap.goal_ids.index(g.id))
+        for g in reference.goals
+    ]
+    return EvalSet("goal_field", snap, queries, graded=False)
+
+
+def grade(label: dict | None, target: str) -> float:
+    if not label:
+        return 0.0
+    if target in label["focus"]:
+        return 3.0
+    if target in label["publications"].values():
+        return 2.0
+    field = target.split("/")[0]
+    return 1.0 if field in (label["field"], label["second_field"]) else 0.0
+
+
+def graded_set(snap: Snapshot, queries_path: Path, labels: dict[str, dict]) -> EvalSet:
+    doc = json.loads(queries_path.read_text(encoding="utf-8"))
+    queries = [
+        EvalQuery(q["id"], np.array([grade(labels.get(r.id), q["target"]) for r in snap.researchers]), text=q["text"])
+        for q in doc["queries"]
+    ]
+    return EvalSet("graded", snap, queries, graded=True)
+
+
+def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
+    """One query per author with two or more works (their most recent work), each work used once."""
+    catalog = sqlite3.connect(f"file:{snap.path / 'catalog.sqlite'}?mode=ro", uri=True)
+    try:
+        abstracts = dict(catalog.execute("SELECT id, abstract FROM publications"))
+    finally:
+        catalog.close()
+    used: set[int] = set()
+    queries: list[EvalQuery] = []
+    for row, pubs in enumerate(snap.researcher_pubs):
+        if len(pubs) < 2:
+            continue
+        held = int(max(pubs, key=lambda p: (snap.pub_years[p], snap.publications[p].id)))
+        if held in used:
+            continue
+        used.add(held)
+        authors = [a for a in snap.pub_authors[held] if len(snap.researcher_pubs[a]) >= 2]
+        grades = np.zeros(len(snap.researchers))
+        grades[authors] = 1.0
+        pub = snap.publications[held]
+        queries.append(EvalQuery(f"{snap.researchers[row].id}/{pub.id}", grades,
+                                 text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=held))
+        if limit is not None and len(queries) >= limit:
+            break
+    return EvalSet("held_out", snap, queries, graded=False)
+
+
+def without_publication(snap: Snapshot, row: int) -> Snapshot:
+    """A view of the snapshot in which no researcher has publication `row`."""
+    pubs = list(snap.researcher_pubs)
+    for author in snap.pub_authors[row]:
+        pubs[author] = pubs[author][pubs[author] != row]
+    return dataclasses.replace(snap, researcher_pubs=pubs)
