@@ -15,6 +15,7 @@ from indexer.errors import InvalidInput
 from indexer.settings import PACKAGED_MODEL, Settings
 
 FAKE_MODEL = "fake:hashing-384"
+ENGLISH_ONLY_MODELS = frozenset({PACKAGED_MODEL, FAKE_MODEL})  # no usable embedding of Japanese text
 ProgressFn = Callable[[int], None]
 
 

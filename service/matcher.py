@@ -11,12 +11,13 @@ from datetime import date
 import faiss
 import numpy as np
 
-from indexer.embedder import Embedder
+from indexer.embedder import ENGLISH_ONLY_MODELS, Embedder
 from indexer.errors import InvalidInput, NotFound
 from indexer.reference import Reference
 from indexer.settings import RankingWeights, Settings
 from service import ranking
 from service.fields import query_fields
+from service.language import is_japanese
 from service.query import Filters, Query, Weights
 from service.routes import FundingRoute, funding_route
 from service.snapshot import ResearcherInfo, Snapshot
@@ -96,6 +97,11 @@ class Matcher:
     def _embed(self, text: str) -> np.ndarray:
         if len(text) > self.settings.max_query_chars:
             raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
+        if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
+            raise InvalidInput(
+                f"the query is in Japanese, but the embedding model {self.settings.model!r} reads English only and would "
+                "return noise; please describe the project in English (a multilingual model can be set with KAKEHASHI_MODEL)"
+            )
         return self._embedder().encode([text])[0]
 
     def researcher_row(self, snap: Snapshot, researcher_id: str) -> int:

@@ -125,3 +125,8 @@ def test_openapi_is_served(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/v1/matches", "/v1/scores", "/v1/goals", "/v1/countries/{code}"} <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_japanese_query_gets_a_clear_422(client: TestClient) -> None:
+    body = _problem(client.post("/v1/matches", json={"query": {"text": "台風の強度予測と豪雨の制御に関する共同研究"}}), 422)
+    assert "English" in body["detail"]

@@ -95,3 +95,19 @@ def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: P
     assert goals[0]["goal_id"] == 10
     stats = json.loads(run("stats", "--json").output)
     assert stats["researchers"] == 2200 and len(stats["by_country"]) >= 30
+
+
+def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    table = run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3")
+    assert table.exit_code == 0, table.output
+    for text in ("hits@1", "MRR", "nDCG@10", "pair loss", "goal_field", "graded", "profile", "harmonic3", FAKE_MODEL):
+        assert text in table.output
+    rows = json.loads(run("evaluate", "--quick", "--config", "harmonic3", "--json").output)
+    sets = {r["set"] for r in rows}
+    assert {"goal_field", "graded"} <= sets
+    for r in rows:
+        assert 0 <= r["hits1"] <= r["hits5"] <= r["hits10"] <= 1 and 0 <= r["ndcg10"] <= 1
+        assert r["index_version"] and r["model"] == FAKE_MODEL
+        assert (r["loss"] is not None) == (r["set"] == "graded")
+    assert run("evaluate", "--quick", "--config", "nonsense").exit_code == 2

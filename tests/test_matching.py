@@ -111,3 +111,10 @@ def test_goal_fit_for_a_researcher_and_for_text(shared_runtime: Runtime) -> None
 def test_overlong_query_text_is_refused(shared_runtime: Runtime) -> None:
     with pytest.raises(InvalidInput, match="limit is"):
         _match(shared_runtime, Query(text="x" * 30_000))
+
+
+def test_a_japanese_query_is_refused_clearly_by_the_english_model(shared_runtime: Runtime) -> None:
+    with pytest.raises(InvalidInput, match="Japanese.*reads English only"):
+        _match(shared_runtime, Query(text="誤り耐性量子コンピュータの超伝導量子ビットを研究する海外の研究者"))
+    # a few Japanese words inside English text are fine
+    assert _match(shared_runtime, Query(text="superconducting qubits (超伝導) and surface code logical qubits")).count > 0
