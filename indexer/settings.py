@@ -14,14 +14,17 @@ PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
 
 class RankingWeights(BaseModel):
-    """Weights of the score components. Only their ratios matter: the score divides by their sum."""
+    """Weights of the score components. Only their ratios matter: the score divides by their sum.
+    By default only topical similarity counts: every other signal measurably lowered the ranking
+    quality on the evaluation sets (docs/evaluation.md); they are shown with every result and can
+    be weighed in per request."""
 
     model_config = ConfigDict(frozen=True)
 
-    topical: float = Field(0.75, ge=0, le=10)
-    strength: float = Field(0.10, ge=0, le=10)
-    impact: float = Field(0.10, ge=0, le=10)
-    recency: float = Field(0.05, ge=0, le=10)
+    topical: float = Field(1.0, ge=0, le=10)
+    strength: float = Field(0.0, ge=0, le=10)
+    impact: float = Field(0.0, ge=0, le=10)
+    recency: float = Field(0.0, ge=0, le=10)
 
 
 class RankingConfig(BaseModel):
@@ -30,9 +33,10 @@ class RankingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    aggregation: Literal["profile", "max", "harmonic3"] = "harmonic3"
-    combination: Literal["weighted_mean", "gated"] = "weighted_mean"
-    lexical_weight: float = Field(0.0, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
+    aggregation: Literal["profile", "max", "harmonic3", "hybrid"] = "hybrid"
+    profile_share: float = Field(0.7, ge=0, le=1, description="Share of the profile vector in the hybrid aggregation.")
+    combination: Literal["weighted_mean", "gated"] = "gated"
+    lexical_weight: float = Field(0.2, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
 
 
 class Settings(BaseSettings):

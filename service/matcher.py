@@ -221,14 +221,14 @@ class Matcher:
         sims = self._similarities(snap, pubs, query)
         config = self.settings.ranking
         norms = None
-        if config.aggregation == "profile":
+        if config.aggregation in ("profile", "hybrid"):
             sums = np.add.reduceat(np.asarray(snap.vectors[pubs], dtype=np.float64), seg.starts, axis=0)
             norms = np.linalg.norm(sums / lengths[:, None], axis=1)
         order, ranks = ranking.order_within(sims, seg)
         best = order[ranks < self.settings.evidence_count]  # the evidence shown: recency is judged on it
         recency = ranking.recency(snap.pub_years[pubs[best]], date.today().year, self.settings.recency_half_life_years)
         components = {
-            "topical": ranking.topical(sims, seg, config.aggregation, norms),
+            "topical": ranking.topical(sims, seg, config.aggregation, norms, config.profile_share),
             "strength": self._strengths(snap, rows, query.fields),
             "impact": ranking.impact(snap.h_index[rows]),
             "recency": ranking.segment_mean(recency, seg.ids[best], len(rows)),

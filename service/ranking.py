@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.settings import RankingWeights
 
-Aggregation = Literal["profile", "max", "harmonic3"]
+Aggregation = Literal["profile", "max", "harmonic3", "hybrid"]
 Combination = Literal["weighted_mean", "gated"]
 HARMONIC_TOP = 3
 IMPACT_H_INDEX_SCALE = 100  # an h-index of 100 counts as full impact
@@ -44,17 +44,25 @@ def order_within(sims: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarra
     return order, ranks
 
 
-def topical(sims: np.ndarray, seg: Segments, method: Aggregation, profile_norms: np.ndarray | None = None) -> np.ndarray:
+def topical(
+    sims: np.ndarray, seg: Segments, method: Aggregation, profile_norms: np.ndarray | None = None, profile_share: float = 0.5,
+) -> np.ndarray:
     """One topical similarity per candidate, in [0, 1].
 
     - profile:   cosine to the researcher's mean publication vector (one profile vector);
     - max:       the best publication;
     - harmonic3: (s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3) over the best three, normalised over the
-                 publications the researcher has (fewer papers are not penalised).
+                 publications the researcher has (fewer papers are not penalised);
+    - hybrid:    profile_share * profile + (1 - profile_share) * max: the best paper counts, but a
+                 prolific author with many unrelated papers does not win on one lucky match, and
+                 among equal best matches the researcher focused on the topic comes first.
     """
     if len(seg.lengths) == 0:
         return np.zeros(0)
-    if method == "max":
+    if method == "hybrid":
+        share = profile_share
+        out = share * topical(sims, seg, "profile", profile_norms) + (1 - share) * topical(sims, seg, "max")
+    elif method == "max":
         out = np.maximum.reduceat(sims, seg.starts)
     elif method == "profile":
         if profile_norms is None:

@@ -21,7 +21,8 @@ from service.matcher import TOPICAL_ONLY, Matcher, ResolvedQuery
 from service.runtime import Runtime
 from service.snapshot import Snapshot, load_newest
 
-DEFAULT_WEIGHTS = RankingWeights()
+DEFAULT = RankingConfig()
+COMPONENT_WEIGHTS = RankingWeights(topical=0.75, strength=0.10, impact=0.10, recency=0.05)
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,22 @@ class Configuration:
 
 
 CONFIGURATIONS = [
-    Configuration("profile", "one profile vector per researcher (mean of publication vectors); topical only",
+    Configuration("profile", "baseline: one profile vector per researcher (mean of publication vectors)",
+                  RankingConfig(aggregation="profile", lexical_weight=0)),
+    Configuration("max", "the best single publication", RankingConfig(aggregation="max", lexical_weight=0)),
+    Configuration("harmonic3", "(s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3) over the best three publications",
+                  RankingConfig(aggregation="harmonic3", lexical_weight=0)),
+    Configuration("hybrid", "0.7 profile + 0.3 max", RankingConfig(lexical_weight=0)),
+    Configuration("profile+bm25", "profile over 0.8 dense + 0.2 normalised BM25 per publication",
                   RankingConfig(aggregation="profile")),
-    Configuration("max", "best single publication; topical only", RankingConfig(aggregation="max")),
-    Configuration("harmonic3", "best + second/2 + third/3 of publication similarities; topical only",
-                  RankingConfig(aggregation="harmonic3")),
-    Configuration("harmonic3-title", "as harmonic3, publications embedded by title only",
-                  RankingConfig(aggregation="harmonic3"), embed_text="title"),
-    Configuration("harmonic3+bm25", "harmonic3 over 0.7 dense + 0.3 normalised BM25 per publication",
-                  RankingConfig(aggregation="harmonic3", lexical_weight=0.3)),
-    Configuration("harmonic3+recency", "harmonic3 with a recency component (weights 0.9 / 0.1)",
-                  RankingConfig(aggregation="harmonic3"), RankingWeights(topical=0.9, strength=0, impact=0, recency=0.1)),
-    Configuration("full-mean", "all components (0.75 topical, 0.10 strength, 0.10 impact, 0.05 recency), weighted mean",
-                  RankingConfig(aggregation="harmonic3", combination="weighted_mean"), DEFAULT_WEIGHTS),
-    Configuration("full-gated", "all components, gated: topical x weighted mean of the others",
-                  RankingConfig(aggregation="harmonic3", combination="gated"), DEFAULT_WEIGHTS),
-    Configuration("full-gated+bm25", "full-gated over 0.7 dense + 0.3 BM25",
-                  RankingConfig(aggregation="harmonic3", combination="gated", lexical_weight=0.3), DEFAULT_WEIGHTS),
+    Configuration("default", "hybrid over 0.8 dense + 0.2 normalised BM25 per publication (the default)", DEFAULT),
+    Configuration("default-title", "the default with publications embedded by title only", DEFAULT, embed_text="title"),
+    Configuration("default+recency", "the default with a recency component (weights 0.9 / 0.1, gated)",
+                  DEFAULT, RankingWeights(topical=0.9, strength=0, impact=0, recency=0.1)),
+    Configuration("default+signals-mean", "the default with country strength, impact, recency (0.75/0.10/0.10/0.05), weighted mean",
+                  RankingConfig(combination="weighted_mean"), COMPONENT_WEIGHTS),
+    Configuration("default+signals-gated", "the same signals, gated: topical x weighted mean of the others",
+                  DEFAULT, COMPONENT_WEIGHTS),
 ]
 
 

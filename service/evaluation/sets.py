@@ -76,7 +76,9 @@ def graded_set(snap: Snapshot, queries_path: Path, labels: dict[str, dict]) -> E
 
 
 def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
-    """One query per author with two or more works (their most recent work), each work used once."""
+    """One query per author with two or more works: their most recent work not yet held out for
+    another author (authors whose works are all used already are skipped). Relevant: the authors
+    of the held-out work who keep at least one other work."""
     catalog = sqlite3.connect(f"file:{snap.path / 'catalog.sqlite'}?mode=ro", uri=True)
     try:
         abstracts = dict(catalog.execute("SELECT id, abstract FROM publications"))
@@ -87,9 +89,10 @@ def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
     for row, pubs in enumerate(snap.researcher_pubs):
         if len(pubs) < 2:
             continue
-        held = int(max(pubs, key=lambda p: (snap.pub_years[p], snap.publications[p].id)))
-        if held in used:
+        unused = [int(p) for p in pubs if int(p) not in used]
+        if not unused:
             continue
+        held = max(unused, key=lambda p: (snap.pub_years[p], snap.publications[p].id))
         used.add(held)
         authors = [a for a in snap.pub_authors[held] if len(snap.researcher_pubs[a]) >= 2]
         grades = np.zeros(len(snap.researchers))
