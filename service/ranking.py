@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -27,19 +28,19 @@ _HARMONIC = 1.0 / np.arange(1, HARMONIC_TOP + 1)
 class Segments:
     lengths: np.ndarray  # publications per candidate (all > 0)
 
-    @property
+    @cached_property
     def starts(self) -> np.ndarray:
         return np.concatenate(([0], np.cumsum(self.lengths)[:-1])).astype(np.int64)
 
-    @property
+    @cached_property
     def ids(self) -> np.ndarray:
+        """The candidate index of every publication position."""
         return np.repeat(np.arange(len(self.lengths)), self.lengths)
 
 
 def order_within(sims: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarray]:
     """Positions that sort `sims` descending inside each segment, and each position's rank there."""
-    ids = seg.ids
-    order = np.lexsort((-sims, ids))
+    order = np.lexsort((-sims, seg.ids))
     ranks = np.arange(len(sims)) - np.repeat(seg.starts, seg.lengths)
     return order, ranks
 
