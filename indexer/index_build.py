@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,17 @@ def version_dirs(index_root: Path) -> list[Path]:
 
 def read_manifest(path: Path) -> dict[str, Any]:
     return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+
+
+def remove_stale_builds(index_root: Path, older_than_seconds: float = 3600) -> list[Path]:
+    """Temporary directories left by builds that crashed (older than an hour: no live build is that slow to touch them)."""
+    if not index_root.is_dir():
+        return []
+    cutoff = time.time() - older_than_seconds
+    stale = [p for p in index_root.glob(".building-*") if p.is_dir() and p.stat().st_mtime < cutoff]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def data_hash(store: Store, model: str, embed_text: str) -> str:
@@ -111,6 +123,7 @@ def build_index(
     force: bool = False,
     embed_text: str = "title_abstract",
 ) -> BuildResult:
+    remove_stale_builds(index_root)
     digest = data_hash(store, embedder.name, embed_text)
     existing = version_dirs(index_root)
     if existing and not force:

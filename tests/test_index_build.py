@@ -1,6 +1,8 @@
 """Index versions: manifest, atomic publish, incremental embedding, refusal and fallback at load."""
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -79,13 +81,21 @@ def test_a_corrupt_newest_version_falls_back_to_the_previous_one(tmp_path: Path)
     assert fresh.snapshot().version == good.version
 
 
-def test_a_half_written_version_is_ignored(tmp_path: Path) -> None:
+def test_a_half_written_version_is_ignored_and_old_leftovers_are_removed(tmp_path: Path) -> None:
     rt = fake_runtime(tmp_path)
     rt.ingest(write_jsonl(tmp_path / "a.jsonl", [researcher("r1")]))
     good = rt.build_index()
-    (tmp_path / "indexes" / ".building-crashed").mkdir()
+    crashed = tmp_path / "indexes" / ".building-crashed"
+    crashed.mkdir()
     (tmp_path / "indexes" / "v99999999-no-manifest").mkdir()
     assert fake_runtime(tmp_path).snapshot().version == good.version
+
+    fresh = tmp_path / "indexes" / ".building-in-progress"
+    fresh.mkdir()
+    os.utime(crashed, (time.time() - 7200, time.time() - 7200))
+    rt.ingest(write_jsonl(tmp_path / "b.jsonl", [researcher("r2")]))
+    rt.build_index()
+    assert not crashed.exists() and fresh.exists()  # a build younger than an hour may still be running
 
 
 def test_not_ready_without_an_index(tmp_path: Path) -> None:
