@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from indexer.embedder import ProgressFn
-from indexer.errors import KakehashiError
+from indexer.errors import InvalidInput, KakehashiError
 from indexer.records import Rejection
 from indexer.sources.files import iter_json_records
 from indexer.settings import PROJECT_ROOT, get_settings
@@ -48,7 +48,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except KakehashiError as exc:
-        fail(exc.detail, 2 if exc.title == "Invalid input" else 1)
+        fail(exc.detail, 2 if isinstance(exc, InvalidInput) else 1)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
         fail(problems, 2)

@@ -56,11 +56,9 @@ class Runtime:
 
     def build_index(self, progress: ProgressFactory | None = None, force: bool = False) -> BuildResult:
         with self.store() as store:
-            result = build_index(
+            return build_index(
                 store, self.reference, self.embedder, self.settings.index_root, progress, force, self.settings.embed_text,
             )
-        self.holder.refresh()
-        return result
 
     @property
     def demo_corpus(self) -> Path:
