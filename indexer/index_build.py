@@ -7,6 +7,8 @@ A version is a directory under `<data_dir>/indexes/`:
   publication_ids.json row -> publication id
   fields.npy goals.npy the field descriptions and Moonshot goals, embedded with the same model
   catalog.sqlite       a consistent copy of the store at build time (researchers, publications)
+  multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
+  multilingual_fields.npy, multilingual_goals.npy  the field descriptions and goals in that space
 It is written under a temporary name and renamed into place, so a reader sees all of it or none.
 """
 
@@ -77,21 +79,48 @@ def data_hash(store: Store, model: str, embed_text: str) -> str:
     return digest.hexdigest()
 
 
-def _reusable_vectors(index_root: Path, model: str) -> dict[str, np.ndarray]:
-    """embedding key -> vector, from the newest version built with the same model."""
+@dataclass(frozen=True)
+class Space:
+    """One embedding of the publications: the main one, or the multilingual one for Japanese queries."""
+
+    model_key: str  # the manifest entry that names its model
+    vectors_file: str
+    keys_file: str
+
+
+MAIN = Space("model", "vectors.npy", "embedding_keys.json")
+MULTILINGUAL = Space("multilingual_model", "multilingual.npy", "multilingual_keys.json")
+
+
+def _reusable_vectors(index_root: Path, model: str, space: Space) -> dict[str, np.ndarray]:
+    """embedding key -> vector, from the newest version whose space was built with the same model."""
     for path in reversed(version_dirs(index_root)):
         try:
             manifest = read_manifest(path)
-            if manifest.get("model") != model:
+            if manifest.get(space.model_key) != model:
                 continue
-            hashes = json.loads((path / "embedding_keys.json").read_text())
-            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            keys = json.loads((path / space.keys_file).read_text())
+            vectors = np.load(path / space.vectors_file, mmap_mode="r")
         except (OSError, ValueError):
             continue  # a damaged old version only costs re-embedding
-        if len(hashes) != len(vectors):
+        if len(keys) != len(vectors):
             continue
-        return {h: vectors[i] for i, h in enumerate(hashes)}
+        return {key: vectors[i] for i, key in enumerate(keys)}
     return {}
+
+
+def _embed_publications(
+    embedder: Embedder, texts: list[str], keys: list[str], cache: dict[str, np.ndarray], advance: Callable[[int], ProgressFn] | None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for all texts, embedding only those whose key is not in the cache."""
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    missing = [i for i, key in enumerate(keys) if key not in cache]
+    for i, key in enumerate(keys):
+        if key in cache:
+            vectors[i] = cache[key]
+    if missing:
+        vectors[missing] = embedder.encode([texts[i] for i in missing], advance(len(missing)) if advance else None)
+    return vectors, len(missing)
 
 
 def _sha256(path: Path) -> str:
@@ -122,9 +151,12 @@ def build_index(
     progress: ProgressFactory | None = None,
     force: bool = False,
     embed_text: str = "title_abstract",
+    multilingual: Embedder | None = None,
 ) -> BuildResult:
+    """`multilingual`, where given, also embeds every publication's title into a second space
+    that Japanese queries are matched in."""
     remove_stale_builds(index_root)
-    digest = data_hash(store, embedder.name, embed_text)
+    digest = data_hash(store, embedder.name, embed_text + (f"+{multilingual.name}" if multilingual else ""))
     existing = version_dirs(index_root)
     if existing and not force:
         newest = read_manifest(existing[-1])
@@ -132,18 +164,22 @@ def build_index(
             return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
 
     publications = store.publications()
-    keys = [f"{embed_text}:{p.text_hash}" for p in publications]  # same text, same model: same vector
-    cache = _reusable_vectors(index_root, embedder.name)
-    missing = [i for i, key in enumerate(keys) if key not in cache]
-    vectors = np.zeros((len(publications), embedder.dimension), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key in cache:
-            vectors[i] = cache[key]
-    if missing:
-        advance = progress("Embedding publications", len(missing)) if progress else None
-        vectors[missing] = embedder.encode([publications[i].text(embed_text) for i in missing], advance)
-    field_vectors = embedder.encode([f"{f.label}. {f.description}" for f in reference.fields])
+    field_texts = [f"{f.label}. {f.description}" for f in reference.fields]
+    # same text, same model: same vector, whichever version embedded it
+    keys = [f"{embed_text}:{p.text_hash}" for p in publications]
+    vectors, embedded = _embed_publications(
+        embedder, [p.text(embed_text) for p in publications], keys, _reusable_vectors(index_root, embedder.name, MAIN),
+        (lambda n: progress("Embedding publications", n)) if progress else None,
+    )
+    field_vectors = embedder.encode(field_texts)
     goal_vectors = embedder.encode([g.text for g in reference.goals])
+    if multilingual is not None:
+        ml_keys = [f"title:{p.text_hash}" for p in publications]
+        ml_vectors, ml_embedded = _embed_publications(
+            multilingual, [p.text("title") for p in publications], ml_keys,
+            _reusable_vectors(index_root, multilingual.name, MULTILINGUAL),
+            (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
+        )
 
     built_at = datetime.now(timezone.utc)
     version = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
@@ -151,14 +187,19 @@ def build_index(
     tmp = index_root / f".building-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        np.save(tmp / "vectors.npy", vectors)
+        np.save(tmp / MAIN.vectors_file, vectors)
         np.save(tmp / "fields.npy", field_vectors)
         np.save(tmp / "goals.npy", goal_vectors)
         index = faiss.IndexFlatIP(embedder.dimension)
         index.add(vectors)
         faiss.write_index(index, str(tmp / "publications.faiss"))
         _write_json(tmp / "publication_ids.json", [p.id for p in publications])
-        _write_json(tmp / "embedding_keys.json", keys)
+        _write_json(tmp / MAIN.keys_file, keys)
+        if multilingual is not None:
+            np.save(tmp / MULTILINGUAL.vectors_file, ml_vectors)
+            np.save(tmp / "multilingual_fields.npy", multilingual.encode(field_texts))
+            np.save(tmp / "multilingual_goals.npy", multilingual.encode([g.text for g in reference.goals]))
+            _write_json(tmp / MULTILINGUAL.keys_file, ml_keys)
         _write_json(tmp / "field_ids.json", list(reference.field_ids))
         _write_json(tmp / "goal_ids.json", [g.id for g in reference.goals])
         with sqlite3.connect(tmp / "catalog.sqlite") as catalog:
@@ -178,9 +219,11 @@ def build_index(
                 "researchers": store.researcher_count(),
                 "fields": len(reference.fields),
                 "goals": len(reference.goals),
-                "embedded": len(missing),
-                "reused": len(publications) - len(missing),
+                "embedded": embedded,
+                "reused": len(publications) - embedded,
+                "multilingual_embedded": ml_embedded if multilingual is not None else 0,
             },
+            "multilingual_model": multilingual.name if multilingual is not None else None,
             "data_hash": digest,
             "built_at": built_at.isoformat(),
             "files": files,
@@ -197,4 +240,4 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     store.record_index_version(version, final, manifest)
-    return BuildResult(version, final, manifest, len(missing), len(publications) - len(missing), skipped=False)
+    return BuildResult(version, final, manifest, embedded, len(publications) - embedded, skipped=False)

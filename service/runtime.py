@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from indexer.embedder import Embedder, load_embedder
+from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
 from indexer.index_build import BuildResult, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
 from indexer.reference import Reference, cached_reference
@@ -19,9 +19,10 @@ DEMO_CORPUS = "demo/researchers.jsonl.gz"
 
 
 class Runtime:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, multilingual: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._multilingual = multilingual
 
     @cached_property
     def reference(self) -> Reference:
@@ -33,6 +34,13 @@ class Runtime:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
+    @property
+    def multilingual(self) -> Embedder:
+        """The model for Japanese queries (loaded when first needed)."""
+        if self._multilingual is None:
+            self._multilingual = load_multilingual_embedder(self.settings)
+        return self._multilingual
+
     @cached_property
     def holder(self) -> SnapshotHolder:
         return SnapshotHolder(
@@ -42,7 +50,7 @@ class Runtime:
 
     @cached_property
     def matcher(self) -> Matcher:
-        return Matcher(self.settings, self.reference, lambda: self.embedder)
+        return Matcher(self.settings, self.reference, lambda: self.embedder, lambda: self.multilingual)
 
     def snapshot(self) -> Snapshot:
         return self.holder.get()
@@ -58,6 +66,7 @@ class Runtime:
         with self.store() as store:
             return build_index(
                 store, self.reference, self.embedder, self.settings.index_root, progress, force, self.settings.embed_text,
+                self.multilingual if self.settings.multilingual else None,
             )
 
     @property

@@ -40,6 +40,16 @@ class PublicationInfo:
     cited_by_count: int | None
 
 
+@dataclass(frozen=True)
+class MultilingualSpace:
+    """Publication titles and field descriptions embedded with the multilingual model."""
+
+    model: str
+    vectors: np.ndarray  # one row per publication, as in Snapshot.vectors
+    field_vectors: np.ndarray
+    goal_vectors: np.ndarray
+
+
 @dataclass
 class Snapshot:
     """One loaded index version. Immutable once built; swapped whole when a newer one appears."""
@@ -63,6 +73,7 @@ class Snapshot:
     goal_vectors: np.ndarray
     strength: StrengthTable
     lexical: LexicalIndex | None  # BM25 over publication texts, when the ranking uses it
+    multilingual: MultilingualSpace | None  # for Japanese queries, when the version has it
 
     @property
     def version(self) -> str:
@@ -153,6 +164,10 @@ def load_snapshot(path: Path, model: str, lexical: bool = False) -> Snapshot:
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=goal_vectors,
         strength=country_strength(pub_fields, pub_countries, citations, field_ids),
         lexical=LexicalIndex(texts) if lexical else None,
+        multilingual=MultilingualSpace(
+            manifest["multilingual_model"], np.load(path / "multilingual.npy", mmap_mode="r"),
+            np.load(path / "multilingual_fields.npy"), np.load(path / "multilingual_goals.npy"),
+        ) if manifest.get("multilingual_model") else None,
     )
 
 

@@ -24,7 +24,8 @@ DEMO_CORPUS = PROJECT_ROOT / "data" / "demo" / "researchers.jsonl.gz"
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(**{"data_dir": data_dir, "model": FAKE_MODEL, "index_poll_seconds": 0, **overrides})
+    base = {"data_dir": data_dir, "model": FAKE_MODEL, "multilingual_model": FAKE_MODEL, "index_poll_seconds": 0}
+    return Settings(**{**base, **overrides})
 
 
 def fake_runtime(data_dir: Path, **overrides: object) -> Runtime:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from tests.conftest import fake_runtime
+from tests.conftest import fake_runtime, researcher, write_jsonl
 
 PROBLEM = "application/problem+json"
 
@@ -127,6 +127,10 @@ def test_openapi_is_served(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_japanese_query_gets_a_clear_422(client: TestClient) -> None:
-    body = _problem(client.post("/v1/matches", json={"query": {"text": "台風の強度予測と豪雨の制御に関する共同研究"}}), 422)
-    assert "English" in body["detail"]
+def test_japanese_query_without_a_multilingual_space_gets_a_clear_422(tmp_path: Path) -> None:
+    rt = fake_runtime(tmp_path, multilingual=False)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [researcher("r1")]))
+    rt.build_index()
+    with TestClient(create_app(rt)) as english_only:
+        body = _problem(english_only.post("/v1/matches", json={"query": {"text": "台風の強度予測と豪雨の制御に関する共同研究"}}), 422)
+        assert "English" in body["detail"] and "KAKEHASHI_MULTILINGUAL" in body["detail"]

@@ -20,6 +20,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     def use(data_dir: Path) -> Path:
         monkeypatch.setenv("KAKEHASHI_DATA_DIR", str(data_dir))
         monkeypatch.setenv("KAKEHASHI_MODEL", FAKE_MODEL)
+        monkeypatch.setenv("KAKEHASHI_MULTILINGUAL_MODEL", FAKE_MODEL)
         get_settings.cache_clear()
         return data_dir
 

@@ -1,10 +1,13 @@
 """Matching on the demo corpus (fake embedder): filters, pagination, evidence, explanations."""
 
+from pathlib import Path
+
 import pytest
 
 from indexer.errors import InvalidInput, NotFound
 from service.query import Filters, Query, Weights
 from service.runtime import Runtime
+from tests.conftest import fake_runtime, researcher, write_jsonl
 
 QUBITS = "superconducting transmon qubits two-qubit gate fidelity surface code logical qubits"
 
@@ -113,8 +116,23 @@ def test_overlong_query_text_is_refused(shared_runtime: Runtime) -> None:
         _match(shared_runtime, Query(text="x" * 30_000))
 
 
-def test_a_japanese_query_is_refused_clearly_by_the_english_model(shared_runtime: Runtime) -> None:
-    with pytest.raises(InvalidInput, match="Japanese.*reads English only"):
-        _match(shared_runtime, Query(text="誤り耐性量子コンピュータの超伝導量子ビットを研究する海外の研究者"))
-    # a few Japanese words inside English text are fine
-    assert _match(shared_runtime, Query(text="superconducting qubits (超伝導) and surface code logical qubits")).count > 0
+def test_japanese_queries_are_matched_in_the_multilingual_space(tmp_path: Path) -> None:
+    rt = fake_runtime(tmp_path, multilingual_min_similarity=0.0)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [
+        researcher("en", "DE", ("Superconducting qubits",)),
+        researcher("ja", "KR", ("超伝導量子ビットの誤り訂正",)),
+    ]))
+    rt.build_index()
+    page = _match(rt, Query(text="超伝導量子ビット"))
+    assert page.query.multilingual and page.matches[0].researcher.id == "ja"
+    assert page.matches[0].evidence[0].similarity > 0.5
+    assert not _match(rt, Query(text="superconducting qubits (超伝導) and surface code")).query.multilingual  # mostly English
+    assert rt.matcher.goals_for_text(rt.snapshot(), "核融合の超伝導磁石")  # goals answer in the same space
+
+
+def test_a_japanese_query_without_a_multilingual_space_is_refused(tmp_path: Path) -> None:
+    rt = fake_runtime(tmp_path, multilingual=False)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [researcher("r1")]))
+    rt.build_index()
+    with pytest.raises(InvalidInput, match="Japanese.*reads English only.*KAKEHASHI_MULTILINGUAL=true"):
+        _match(rt, Query(text="誤り耐性量子コンピュータの超伝導量子ビットを研究する海外の研究者"))
