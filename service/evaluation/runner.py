@@ -72,16 +72,18 @@ class Row:
 class States:
     """Evaluation states (store + index) under `<data_dir>/evaluation/`, built once and reused."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, progress: Callable | None = None) -> None:
-        self.settings, self.embedder, self.progress = settings, embedder, progress
+    def __init__(self, settings: Settings, embedder: Embedder, multilingual: Embedder, progress: Callable | None = None) -> None:
+        self.settings, self.embedder, self.multilingual, self.progress = settings, embedder, multilingual, progress
         self.root = settings.data_dir / "evaluation"
         self._snapshots: dict[tuple[str, str], Snapshot] = {}
 
-    def snapshot(self, corpus: str, source: Path, embed_text: str) -> Snapshot:
+    def snapshot(self, corpus: str, source: Path, embed_text: str, multilingual: bool = False) -> Snapshot:
         key = (corpus, embed_text)
         if key not in self._snapshots:
-            settings = self.settings.model_copy(update={"data_dir": self.root / f"{corpus}-{embed_text}", "embed_text": embed_text})
-            runtime = Runtime(settings, self.embedder)
+            settings = self.settings.model_copy(update={
+                "data_dir": self.root / f"{corpus}-{embed_text}", "embed_text": embed_text, "multilingual": multilingual,
+            })
+            runtime = Runtime(settings, self.embedder, self.multilingual)
             runtime.ingest(source)
             runtime.build_index(self.progress)
             snap, problems = load_newest(settings.index_root, self.embedder.name, lexical=True)
@@ -105,7 +107,7 @@ class Evaluation:
         self.runtime = runtime
         self.quick = quick
         self.openalex = openalex
-        self.states = States(runtime.settings, runtime.embedder, progress)
+        self.states = States(runtime.settings, runtime.embedder, runtime.multilingual, progress)
         data = runtime.settings.reference_dir
         self.labels = read_labels(data / "demo" / "labels.jsonl.gz")
         self.graded_queries = data / "evaluation" / "graded_queries.json"
@@ -115,27 +117,33 @@ class Evaluation:
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
 
     def sets(self, embed_text: str) -> list[EvalSet]:
-        names = ["held_out", "goal_field", "graded"] if self.openalex else ["goal_field", "graded"]
+        names = (["held_out"] if self.openalex else []) + ["goal_field", "graded"]
+        if embed_text == "title_abstract":
+            names.append("graded_ja")  # the multilingual space embeds titles whatever the main space does
         return [self._set(name, embed_text) for name in names]
 
     def _set(self, name: str, embed_text: str) -> EvalSet:
         key = (name, embed_text)
         if key not in self._sets:
             corpus = "demo-quick" if self.quick else "demo"
+            demo = self.states.snapshot(corpus, self.demo, embed_text, multilingual=embed_text == "title_abstract")
             if name == "held_out":
                 snap = self.states.snapshot("openalex", self.openalex, embed_text)  # type: ignore[arg-type]
                 self._sets[key] = held_out_set(snap, limit=60 if self.quick else None)
             elif name == "goal_field":
-                self._sets[key] = goal_field_set(self.states.snapshot(corpus, self.demo, embed_text), self.runtime.reference, self.labels)
+                self._sets[key] = goal_field_set(demo, self.runtime.reference, self.labels)
             else:
-                self._sets[key] = graded_set(self.states.snapshot(corpus, self.demo, embed_text), self.graded_queries, self.labels)
+                self._sets[key] = graded_set(demo, self.graded_queries, self.labels, japanese=name == "graded_ja")
         return self._sets[key]
 
     def _query_vectors(self, eval_set: EvalSet) -> np.ndarray:
         key = (eval_set.name, eval_set.snapshot.path.name)
         if key not in self._vectors:
             texts = [q.text for q in eval_set.queries if q.text is not None]
-            encoded = iter(self.runtime.embedder.encode(texts)) if texts else iter(())
+            if eval_set.multilingual:
+                encoded = iter([self.runtime.multilingual.encode_query(t) for t in texts])
+            else:
+                encoded = iter(self.runtime.embedder.encode(texts)) if texts else iter(())
             self._vectors[key] = np.stack([
                 next(encoded) if q.text is not None else eval_set.snapshot.goal_vectors[q.goal_index]
                 for q in eval_set.queries
@@ -159,9 +167,12 @@ class Evaluation:
         losses: list[float] = []
         for query, vector in zip(eval_set.queries, vectors):
             snap = without_publication(base, query.held_out) if query.held_out is not None else base
-            fields = query_fields(vector, snap.field_vectors, snap.field_ids, matcher.settings.max_fields_per_query)
-            lexical = snap.lexical.scores(query.text) if (config.ranking.lexical_weight > 0 and query.text and snap.lexical) else None
-            ranked = matcher.rank(snap, ResolvedQuery(vector, fields, query.id, lexical=lexical), everyone, None, config.weights)
+            space = snap.multilingual if eval_set.multilingual else None
+            fields = query_fields(vector, space.field_vectors if space else snap.field_vectors, snap.field_ids, matcher.settings.max_fields_per_query)
+            use_lexical = config.ranking.lexical_weight > 0 and query.text and snap.lexical and not eval_set.multilingual
+            lexical = snap.lexical.scores(query.text) if use_lexical else None
+            resolved = ResolvedQuery(vector, fields, query.id, lexical=lexical, multilingual=eval_set.multilingual)
+            ranked = matcher.rank(snap, resolved, everyone, None, config.weights)
             scores = np.full(len(everyone), -np.inf)
             scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)

@@ -39,6 +39,7 @@ class EvalSet:
     snapshot: Snapshot
     queries: list[EvalQuery]
     graded: bool  # grades 0-3 (pairwise ordering loss applies) rather than relevant / not
+    multilingual: bool = False  # queries in Japanese, matched in the multilingual space
 
 
 def read_labels(path: Path) -> dict[str, dict]:
@@ -66,13 +67,13 @@ def grade(label: dict | None, target: str) -> float:
     return 1.0 if field in (label["field"], label["second_field"]) else 0.0
 
 
-def graded_set(snap: Snapshot, queries_path: Path, labels: dict[str, dict]) -> EvalSet:
+def graded_set(snap: Snapshot, queries_path: Path, labels: dict[str, dict], japanese: bool = False) -> EvalSet:
     doc = json.loads(queries_path.read_text(encoding="utf-8"))
     queries = [
-        EvalQuery(q["id"], np.array([grade(labels.get(r.id), q["target"]) for r in snap.researchers]), text=q["text"])
+        EvalQuery(q["id"], np.array([grade(labels.get(r.id), q["target"]) for r in snap.researchers]), text=q["ja" if japanese else "text"])
         for q in doc["queries"]
     ]
-    return EvalSet("graded", snap, queries, graded=True)
+    return EvalSet("graded_ja" if japanese else "graded", snap, queries, graded=True, multilingual=japanese)
 
 
 def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
