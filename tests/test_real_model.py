@@ -63,6 +63,17 @@ def test_other_goals_find_their_fields(api: TestClient, goal_id: int, field: str
     assert sum(field in f for f in _main_fields(body)) >= 7, _main_fields(body)
 
 
+@pytest.mark.parametrize("text, field", [
+    ("誤り耐性のある量子コンピュータと超伝導量子ビットの研究をしている海外の研究者", "quantum_technology"),
+    ("台風の強度予測と豪雨の予報に関する共同研究", "weather"),
+    ("半導体の微細加工とパワー半導体デバイス", "semiconductors"),
+])
+def test_japanese_queries_find_researchers_of_the_field(api: TestClient, text: str, field: str) -> None:
+    body = api.post("/v1/matches", json={"query": {"text": text}, "limit": 10}).json()
+    assert body["query_fields"][0] == field
+    assert sum(field in f for f in _main_fields(body)) >= 8, _main_fields(body)
+
+
 def test_inferred_fields_agree_with_the_declared_ones(demo: Runtime) -> None:
     snap = demo.snapshot()
     agree = sum(r.fields[0][0] == r.declared_fields[0] for r in snap.researchers) / len(snap.researchers)
