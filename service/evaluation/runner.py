@@ -185,7 +185,8 @@ class Evaluation:
         means = np.mean(per_query, axis=0) if per_query else np.zeros(5)
         return Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
                    loss=round(float(np.mean(losses)), 4) if losses else None,
-                   index_version=base.version, model=base.model)
+                   index_version=base.version,
+                   model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model)
 
 
 def rows_json(rows: list[Row]) -> str:
