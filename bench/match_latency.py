@@ -22,6 +22,7 @@ QUERIES = {
     "text": {"query": {"text": "Gallium nitride power transistors and EUV lithography for advanced chip manufacturing"}},
     "long text": {"query": {"text": " ".join(["We develop error-corrected superconducting quantum processors with surface codes,"
                                               " cryogenic control electronics and quantum networking between modules."] * 8)}},
+    "Japanese text": {"query": {"text": "誤り耐性のある量子コンピュータと超伝導量子ビットの研究をしている海外の研究者"}},
     "goal": {"query": {"goal_id": 6}},
     "goal + filters": {"query": {"goal_id": 1}, "filters": {"countries": ["DE", "FR", "TW"], "min_h_index": 10, "since_year": 2020}},
 }

