@@ -98,11 +98,6 @@ class Matcher:
 
     # --- the query --------------------------------------------------------------------------
 
-    def _needs_multilingual(self, text: str) -> bool:
-        if len(text) > self.settings.max_query_chars:
-            raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
-        return self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text)
-
     def _multilingual_space(self, snap: Snapshot) -> MultilingualSpace:
         space = snap.multilingual
         if space is None or self._multilingual is None or space.model != self.settings.multilingual_model:
@@ -114,7 +109,11 @@ class Matcher:
         return space
 
     def _embed_text(self, snap: Snapshot, text: str) -> ResolvedQuery:
-        if self._needs_multilingual(text):
+        """English (or any text the main model reads) in the main space; Japanese, where the main
+        model reads English only, in the multilingual space."""
+        if len(text) > self.settings.max_query_chars:
+            raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
+        if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
             space = self._multilingual_space(snap)
             vector = self._multilingual().encode_query(text)  # type: ignore[misc]
             fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
