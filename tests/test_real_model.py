@@ -66,7 +66,7 @@ def test_other_goals_find_their_fields(api: TestClient, goal_id: int, field: str
 @pytest.mark.parametrize("text, field", [
     ("誤り耐性のある量子コンピュータと超伝導量子ビットの研究をしている海外の研究者", "quantum_technology"),
     ("台風の強度予測と豪雨の予報に関する共同研究", "weather"),
-    ("半導体の微細加工とパワー半導体デバイス", "semiconductors"),
+    ("EUVリソグラフィーによる半導体の微細加工と、窒化ガリウムのパワー半導体デバイスの研究", "semiconductors"),
 ])
 def test_japanese_queries_find_researchers_of_the_field(api: TestClient, text: str, field: str) -> None:
     body = api.post("/v1/matches", json={"query": {"text": text}, "limit": 10}).json()
