@@ -125,7 +125,7 @@ def _embed_publications(
     return vectors, len(missing)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -207,7 +207,7 @@ def build_index(
         with sqlite3.connect(tmp / "catalog.sqlite") as catalog:
             store.backup_to(catalog)
         catalog.close()
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+        files = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
         manifest = {
             "format": FORMAT,
             "version": version,

@@ -28,15 +28,19 @@ class RankingWeights(BaseModel):
     recency: float = Field(0.0, ge=0, le=10)
 
 
+Aggregation = Literal["profile", "max", "harmonic3", "hybrid"]
+Combination = Literal["weighted_mean", "gated"]
+
+
 class RankingConfig(BaseModel):
     """How publication similarities become a researcher's score; see service/ranking.py and
     docs/evaluation.md for what each choice measured."""
 
     model_config = ConfigDict(frozen=True)
 
-    aggregation: Literal["profile", "max", "harmonic3", "hybrid"] = "hybrid"
+    aggregation: Aggregation = "hybrid"
     profile_share: float = Field(0.7, ge=0, le=1, description="Share of the profile vector in the hybrid aggregation.")
-    combination: Literal["weighted_mean", "gated"] = "gated"
+    combination: Combination = "gated"
     lexical_weight: float = Field(0.2, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from indexer.embedder import ProgressFn
 from indexer.errors import InvalidInput, KakehashiError
+from indexer.index_build import read_manifest, version_dirs
 from indexer.records import Rejection
 from indexer.sources.files import iter_json_records
 from indexer.settings import PROJECT_ROOT, get_settings
@@ -123,8 +124,6 @@ def index_build(force: Annotated[bool, typer.Option(help="Write a new version ev
 @index_app.command("list")
 def index_list() -> None:
     """Index versions in the data directory, newest last."""
-    from indexer.index_build import read_manifest, version_dirs
-
     table = Table("version", "model", "publications", "researchers", "built at")
     for path in version_dirs(get_settings().index_root):
         m = read_manifest(path)

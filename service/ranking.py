@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 
-from indexer.settings import RankingWeights
+from indexer.settings import Aggregation, Combination, RankingWeights
 
-Aggregation = Literal["profile", "max", "harmonic3", "hybrid"]
-Combination = Literal["weighted_mean", "gated"]
 HARMONIC_TOP = 3
 IMPACT_H_INDEX_SCALE = 100  # an h-index of 100 counts as full impact
 _HARMONIC = 1.0 / np.arange(1, HARMONIC_TOP + 1)

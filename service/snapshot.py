@@ -3,7 +3,6 @@ country strength. The newest complete version that loads cleanly and matches the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
@@ -17,7 +16,7 @@ import faiss
 import numpy as np
 
 from indexer.errors import IndexUnusable, NotReady
-from indexer.index_build import MANIFEST, read_manifest, version_dirs
+from indexer.index_build import MANIFEST, file_sha256, read_manifest, version_dirs
 from indexer.records import embedding_text
 from indexer.store import StoredResearcher, researcher_from_row
 from service.fields import publication_fields, researcher_fields
@@ -89,11 +88,7 @@ def _verify(path: Path, manifest: dict[str, Any]) -> None:
         file = path / name
         if not file.is_file():
             raise IndexUnusable(f"index version {path.name}: file {name} is missing")
-        digest = hashlib.sha256()
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected:
+        if file_sha256(file) != expected:
             raise IndexUnusable(f"index version {path.name}: file {name} is corrupt or truncated (checksum mismatch)")
 
 
