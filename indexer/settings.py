@@ -28,7 +28,7 @@ class RankingWeights(BaseModel):
     recency: float = Field(0.0, ge=0, le=10)
 
 
-Aggregation = Literal["profile", "max", "harmonic3", "hybrid"]
+Aggregation = Literal["profile", "max", "harmonic3", "hybrid", "logsumexp"]
 Combination = Literal["weighted_mean", "gated"]
 
 
@@ -40,6 +40,8 @@ class RankingConfig(BaseModel):
 
     aggregation: Aggregation = "hybrid"
     profile_share: float = Field(0.7, ge=0, le=1, description="Share of the profile vector in the hybrid aggregation.")
+    temperature: float = Field(0.05, ge=0, le=1, description="Temperature of the logsumexp aggregation (also in hybrid): 0 is the best paper alone.")
+    aggregate_top: int = Field(10, ge=1, le=1000, description="How many of a researcher's best publications the logsumexp aggregation adds up.")
     combination: Combination = "gated"
     lexical_weight: float = Field(0.2, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
 

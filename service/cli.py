@@ -323,7 +323,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Measure ranking configurations on the labelled evaluation sets (hits@k, MRR, nDCG@10, pairwise loss)."""
-    from service.evaluation.runner import CONFIGURATIONS, Evaluation, rows_json
+    from service.evaluation.runner import BASELINE, CONFIGURATIONS, Evaluation, rows_json
 
     rt = _runtime()
     source = openalex or PROJECT_ROOT.parent / "shared" / "openalex-sample"
@@ -338,12 +338,15 @@ def evaluate(
     if as_json:
         sys.stdout.write(rows_json(rows) + "\n")
         return
-    table = Table("configuration", "set", "queries", "hits@1", "hits@5", "hits@10", "MRR", "nDCG@10", "pair loss", "index", "model",
-                  title=f"Evaluation ({'quick' if quick else 'full'} sets); pair loss: lower is better")
+    table = Table("configuration", "set", "queries", "hits@1", "hits@5", "hits@10", "MRR", "nDCG@10", "pair loss",
+                  f"vs {BASELINE} [95% CI]", "index", "model",
+                  title=f"Evaluation ({'quick' if quick else 'full'} sets); pair loss: lower is better; "
+                        f"vs {BASELINE}: difference in pair loss (graded sets) or MRR (the others), paired over the queries")
     for r in rows:
+        versus = "-" if r.versus_baseline is None else "{:+.4f} [{:+.4f}, {:+.4f}]".format(*r.versus_baseline)
         table.add_row(r.configuration, r.set, str(r.queries), f"{r.hits1:.3f}", f"{r.hits5:.3f}", f"{r.hits10:.3f}",
-                      f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", r.index_version, r.model)
-    wide = Console(width=max(out.width, 190))
+                      f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", versus, r.index_version, r.model)
+    wide = Console(width=max(out.width, 220))
     wide.print(table)
     for c in chosen:
         wide.print(f"  {c.name}: {c.description}", highlight=False)

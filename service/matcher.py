@@ -246,6 +246,9 @@ class Matcher:
         pubs = np.concatenate([p for p in pub_lists if len(p)])
         sims = self._similarities(snap, pubs, query)
         config = self.settings.ranking
+        if query.multilingual:  # e5 similarities sit in a narrower band: scale the temperature to it
+            span = (1 - self.settings.multilingual_min_similarity) / max(1 - self.settings.min_similarity, 1e-6)
+            config = config.model_copy(update={"temperature": config.temperature * span})
         norms = None
         if config.aggregation in ("profile", "hybrid"):
             sums = np.add.reduceat(np.asarray(self._space(snap, query)[pubs], dtype=np.float64), seg.starts, axis=0)
@@ -254,7 +257,7 @@ class Matcher:
         best = order[ranks < self.settings.evidence_count]  # the evidence shown: recency is judged on it
         recency = ranking.recency(snap.pub_years[pubs[best]], date.today().year, self.settings.recency_half_life_years)
         components = {
-            "topical": ranking.topical(sims, seg, config.aggregation, norms, config.profile_share),
+            "topical": ranking.topical(sims, seg, config, norms),
             "strength": self._strengths(snap, rows, query.fields),
             "impact": ranking.impact(snap.h_index[rows]),
             "recency": ranking.segment_mean(recency, seg.ids[best], len(rows)),

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from indexer.settings import Aggregation, Combination, RankingWeights
+from indexer.settings import Combination, RankingConfig, RankingWeights
 
 HARMONIC_TOP = 3
 IMPACT_H_INDEX_SCALE = 100  # an h-index of 100 counts as full impact
@@ -42,39 +42,61 @@ def order_within(sims: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarra
     return order, ranks
 
 
-def topical(
-    sims: np.ndarray, seg: Segments, method: Aggregation, profile_norms: np.ndarray | None = None, profile_share: float = 0.5,
-) -> np.ndarray:
-    """One topical similarity per candidate, in [0, 1].
+def topical(sims: np.ndarray, seg: Segments, config: RankingConfig, profile_norms: np.ndarray | None = None) -> np.ndarray:
+    """One topical similarity per candidate, in [0, 1], by `config.aggregation`:
 
     - profile:   cosine to the researcher's mean publication vector (one profile vector);
     - max:       the best publication;
     - harmonic3: (s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3) over the best three, normalised over the
                  publications the researcher has (fewer papers are not penalised);
-    - hybrid:    profile_share * profile + (1 - profile_share) * max: the best paper counts, but a
-                 prolific author with many unrelated papers does not win on one lucky match, and
-                 among equal best matches the researcher focused on the topic comes first.
+    - logsumexp: t * log(sum(exp(s_i / t))) over the best `aggregate_top` publications, t the
+                 temperature: a smooth maximum that adds a little for every further paper about as
+                 good as the best (at most t * log(aggregate_top)) and next to nothing for papers
+                 far below it, so sustained work on the topic counts and volume alone does not;
+                 temperature 0 is the plain maximum;
+    - hybrid:    profile_share * profile + (1 - profile_share) * logsumexp: the best papers count,
+                 but a prolific author with many unrelated papers does not win on one lucky match,
+                 and among equal best matches the researcher focused on the topic comes first.
     """
     if len(seg.lengths) == 0:
         return np.zeros(0)
+    method = config.aggregation
     if method == "hybrid":
-        share = profile_share
-        out = share * topical(sims, seg, "profile", profile_norms) + (1 - share) * topical(sims, seg, "max")
+        share = config.profile_share
+        out = share * _profile(sims, seg, profile_norms) + (1 - share) * _logsumexp(sims, seg, config.temperature, config.aggregate_top)
     elif method == "max":
         out = np.maximum.reduceat(sims, seg.starts)
     elif method == "profile":
-        if profile_norms is None:
-            raise ValueError("profile aggregation needs the norms of the mean publication vectors")
-        out = np.add.reduceat(sims, seg.starts) / seg.lengths / np.maximum(profile_norms, 1e-12)
+        out = _profile(sims, seg, profile_norms)
     elif method == "harmonic3":
         order, ranks = order_within(sims, seg)
         weights = np.where(ranks < HARMONIC_TOP, 1.0 / (ranks + 1), 0.0)
         numerator = np.bincount(seg.ids, weights=sims[order] * weights, minlength=len(seg.lengths))
         denominator = np.cumsum(_HARMONIC)[np.minimum(seg.lengths, HARMONIC_TOP) - 1]
         out = numerator / denominator
+    elif method == "logsumexp":
+        out = _logsumexp(sims, seg, config.temperature, config.aggregate_top)
     else:
         raise ValueError(f"unknown aggregation {method!r}")
     return np.clip(out, 0.0, 1.0)
+
+
+def _logsumexp(sims: np.ndarray, seg: Segments, temperature: float, top: int) -> np.ndarray:
+    best = np.maximum.reduceat(sims, seg.starts)
+    if temperature == 0:
+        return best
+    order, ranks = order_within(sims, seg)
+    counted = ranks < top
+    # shifted by each candidate's best similarity: exp never overflows and the best term is 1
+    terms = np.exp((sims[order] - best[seg.ids]) / temperature)
+    return best + temperature * np.log(np.bincount(seg.ids[counted], weights=terms[counted], minlength=len(seg.lengths)))
+
+
+def _profile(sims: np.ndarray, seg: Segments, profile_norms: np.ndarray | None) -> np.ndarray:
+    """Cosine to the mean publication vector: the mean similarity over the mean vector's norm."""
+    if profile_norms is None:
+        raise ValueError("profile aggregation needs the norms of the mean publication vectors")
+    return np.add.reduceat(sims, seg.starts) / seg.lengths / np.maximum(profile_norms, 1e-12)
 
 
 def impact(h_index: np.ndarray) -> np.ndarray:

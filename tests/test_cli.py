@@ -104,11 +104,18 @@ def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: 
     assert table.exit_code == 0, table.output
     for text in ("hits@1", "MRR", "nDCG@10", "pair loss", "goal_field", "graded", "profile", "harmonic3", FAKE_MODEL):
         assert text in table.output
-    rows = json.loads(run("evaluate", "--quick", "--config", "harmonic3", "--json").output)
-    sets = {r["set"] for r in rows}
-    assert {"goal_field", "graded", "graded_ja"} <= sets
+    assert "vs profile [95% CI]" in table.output
+    rows = json.loads(run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3", "--json").output)
+    assert {r["set"] for r in rows} == {"held_out", "goal_field", "graded", "graded_ja"}
+    assert next(r for r in rows if r["set"] == "held_out")["queries"] == 60
     for r in rows:
         assert 0 <= r["hits1"] <= r["hits5"] <= r["hits10"] <= 1 and 0 <= r["ndcg10"] <= 1
         assert r["index_version"] and r["model"] == FAKE_MODEL
         assert (r["loss"] is not None) == r["set"].startswith("graded")
+        # each configuration is compared with the baseline over the same queries
+        if r["configuration"] == "profile":
+            assert r["versus_baseline"] is None
+        else:
+            mean, low, high = r["versus_baseline"]
+            assert low <= mean <= high
     assert run("evaluate", "--quick", "--config", "nonsense").exit_code == 2

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from indexer.settings import RankingWeights
+from indexer.settings import RankingConfig, RankingWeights
 from service import ranking
 from service.strength import country_strength
 
@@ -13,15 +13,36 @@ SIMS = np.array([0.1, 0.8, 0.1, 0.7, 0.2, 0.75, 0.7, 0.6])
 SEG = ranking.Segments(np.array([3, 4, 1]))
 
 
+def topical(sims: np.ndarray, seg: ranking.Segments, aggregation: str, norms: np.ndarray | None = None, **options) -> np.ndarray:
+    return ranking.topical(sims, seg, RankingConfig(aggregation=aggregation, **options), norms)
+
+
 def test_aggregations() -> None:
-    harmonic = ranking.topical(SIMS, SEG, "harmonic3")
+    harmonic = topical(SIMS, SEG, "harmonic3")
     assert harmonic[1] > harmonic[0]  # several matching papers beat one
     assert harmonic[0] == pytest.approx((0.8 + 0.1 / 2 + 0.1 / 3) / (1 + 1 / 2 + 1 / 3))
     assert harmonic[2] == pytest.approx(0.6)  # fewer papers are not penalised
-    assert list(ranking.topical(SIMS, SEG, "max")) == pytest.approx([0.8, 0.75, 0.6])
+    assert list(topical(SIMS, SEG, "max")) == pytest.approx([0.8, 0.75, 0.6])
     norms = np.array([0.5, 1.0, 1.0])
-    assert ranking.topical(SIMS, SEG, "profile", norms)[0] == pytest.approx(1.0 / 3 / 0.5)
-    assert ranking.topical(-SIMS, SEG, "max").min() == 0.0  # clipped to [0, 1]
+    assert topical(SIMS, SEG, "profile", norms)[0] == pytest.approx(1.0 / 3 / 0.5)
+    assert topical(SIMS, SEG, "hybrid", norms, profile_share=0.7)[2] == pytest.approx(0.6)
+    assert topical(-SIMS, SEG, "max").min() == 0.0  # clipped to [0, 1]
+
+
+def test_logsumexp_is_a_smooth_maximum_that_counts_sustained_work() -> None:
+    t = 0.05
+    scores = topical(SIMS, SEG, "logsumexp", temperature=t)
+    assert scores[2] == pytest.approx(0.6)  # one paper: its similarity
+    assert scores[0] == pytest.approx(0.8, abs=1e-5)  # papers far below the best add next to nothing
+    # 0.75, 0.7, 0.7 (and 0.2): two papers close behind the best lift the researcher above 0.75,
+    # but not above one clearly better paper
+    expected = t * np.log(np.exp(0.75 / t) + 2 * np.exp(0.7 / t) + np.exp(0.2 / t))
+    assert scores[1] == pytest.approx(expected) and 0.75 < scores[1] < scores[0]
+    # equal papers: each doubling adds t * log 2, and only the best `aggregate_top` count
+    equal = np.full(40, 0.5)
+    volume = topical(equal, ranking.Segments(np.array([40])), "logsumexp", temperature=t, aggregate_top=10)
+    assert volume[0] == pytest.approx(0.5 + t * np.log(10))
+    assert topical(np.array([0.99, 0.99]), ranking.Segments(np.array([2])), "logsumexp")[0] == 1.0  # clipped
 
 
 def test_order_within_segments() -> None:

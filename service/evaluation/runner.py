@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from collections.abc import Callable
@@ -34,15 +35,21 @@ class Configuration:
     embed_text: str = "title_abstract"
 
 
+DENSE = {"lexical_weight": 0.0}
 CONFIGURATIONS = [
     Configuration("profile", "baseline: one profile vector per researcher (mean of publication vectors)",
-                  RankingConfig(aggregation="profile", lexical_weight=0)),
-    Configuration("max", "the best single publication", RankingConfig(aggregation="max", lexical_weight=0)),
+                  RankingConfig(aggregation="profile", **DENSE)),
+    Configuration("max", "the best single publication", RankingConfig(aggregation="max", **DENSE)),
     Configuration("harmonic3", "(s1 + s2/2 + s3/3) / (1 + 1/2 + 1/3) over the best three publications",
-                  RankingConfig(aggregation="harmonic3", lexical_weight=0)),
-    Configuration("hybrid", "0.7 profile + 0.3 max", RankingConfig(lexical_weight=0)),
+                  RankingConfig(aggregation="harmonic3", **DENSE)),
+    Configuration("logsumexp", "0.05 log(sum exp(s / 0.05)) over the best ten publications (a smooth maximum)",
+                  RankingConfig(aggregation="logsumexp", **DENSE)),
+    Configuration("hybrid-max", "0.7 profile + 0.3 max", RankingConfig(temperature=0, **DENSE)),
+    Configuration("hybrid", "0.7 profile + 0.3 logsumexp", RankingConfig(**DENSE)),
     Configuration("profile+bm25", "profile over 0.8 dense + 0.2 normalised BM25 per publication",
                   RankingConfig(aggregation="profile")),
+    Configuration("hybrid-max+bm25", "hybrid-max over 0.8 dense + 0.2 normalised BM25 per publication",
+                  RankingConfig(temperature=0)),
     Configuration("default", "hybrid over 0.8 dense + 0.2 normalised BM25 per publication (the default)", DEFAULT),
     Configuration("default-title", "the default with publications embedded by title only", DEFAULT, embed_text="title"),
     Configuration("default+recency", "the default with a recency component (weights 0.9 / 0.1, gated)",
@@ -52,6 +59,7 @@ CONFIGURATIONS = [
     Configuration("default+signals-gated", "the same signals, gated: topical x weighted mean of the others",
                   DEFAULT, COMPONENT_WEIGHTS),
 ]
+BASELINE = "profile"
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class Row:
     loss: float | None
     index_version: str
     model: str
+    # the set's main figure (pair loss on graded sets, else MRR) minus the baseline's, paired over
+    # the same queries, with a 95% bootstrap interval; None when the baseline was not run
+    versus_baseline: tuple[float, float, float] | None = None
 
 
 class States:
@@ -151,15 +162,21 @@ class Evaluation:
         return self._vectors[key]
 
     def run(self, configurations: list[Configuration]) -> list[Row]:
-        rows: list[Row] = []
+        results: list[tuple[Row, np.ndarray]] = []
         for config in configurations:
             settings = self.runtime.settings.model_copy(update={"ranking": config.ranking, "weights": config.weights})
             matcher = Matcher(settings, self.runtime.reference, lambda: self.runtime.embedder)
             for eval_set in self.sets(config.embed_text):
-                rows.append(self._evaluate(matcher, config, eval_set))
-        return rows
+                results.append(self._evaluate(matcher, config, eval_set))
+        baselines = {row.set: main for row, main in results if row.configuration == BASELINE}
+        return [
+            dataclasses.replace(row, versus_baseline=tuple(round(x, 4) for x in metrics.paired_bootstrap(main, baselines[row.set])))
+            if row.set in baselines and row.configuration != BASELINE else row
+            for row, main in results
+        ]
 
-    def _evaluate(self, matcher: Matcher, config: Configuration, eval_set: EvalSet) -> Row:
+    def _evaluate(self, matcher: Matcher, config: Configuration, eval_set: EvalSet) -> tuple[Row, np.ndarray]:
+        """The set's row, and the per-query values of its main figure (pair loss or reciprocal rank)."""
         base = eval_set.snapshot
         vectors = self._query_vectors(eval_set)
         everyone = np.arange(len(base.researchers))
@@ -176,17 +193,18 @@ class Evaluation:
             scores = np.full(len(everyone), -np.inf)
             scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)
-            rank = metrics.first_relevant_rank(scores, relevant)
             finite = np.where(np.isfinite(scores), scores, -1.0)
-            per_query.append((metrics.hits_at(rank, 1), metrics.hits_at(rank, 5), metrics.hits_at(rank, 10),
-                              metrics.reciprocal_rank(rank), metrics.ndcg_at(finite, query.grades)))
+            first = metrics.first_relevant(finite, relevant)
+            per_query.append((*(first.hits(k) if first else 0.0 for k in (1, 5, 10)),
+                              first.reciprocal_rank() if first else 0.0, metrics.ndcg_at(finite, query.grades)))
             if eval_set.graded:
                 losses.append(metrics.pairwise_ordering_loss(finite, query.grades))
         means = np.mean(per_query, axis=0) if per_query else np.zeros(5)
-        return Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
-                   loss=round(float(np.mean(losses)), 4) if losses else None,
-                   index_version=base.version,
-                   model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model)
+        row = Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
+                  loss=round(float(np.mean(losses)), 4) if losses else None,
+                  index_version=base.version,
+                  model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model)
+        return row, np.array(losses) if eval_set.graded else np.array([q[3] for q in per_query])
 
 
 def rows_json(rows: list[Row]) -> str:

@@ -1,7 +1,7 @@
 """Labelled evaluation sets, each over the snapshot of its own evaluation state:
 
-- held_out:    real OpenAlex records; for each author with two or more works, one work is held out
-               of every profile and its title and abstract must find the author among all authors;
+- held_out:    real OpenAlex records; each work of an author with two or more works is held out of
+               every profile in turn, and its title and abstract must find the author among all authors;
 - goal_field:  each Moonshot goal against the demo corpus, relevant = a researcher whose main
                field is one of the goal's fields;
 - graded:      natural-language project descriptions against the demo corpus, graded 0-3 from the
@@ -77,30 +77,25 @@ def graded_set(snap: Snapshot, queries_path: Path, labels: dict[str, dict], japa
 
 
 def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
-    """One query per author with two or more works: their most recent work not yet held out for
-    another author (authors whose works are all used already are skipped). Relevant: the authors
-    of the held-out work who keep at least one other work."""
+    """Every work with at least one author who has another work is held out in turn: one query
+    per work, its title and abstract, with the work removed from every profile. Relevant: its
+    authors who keep at least one other work. So each work of every author with two or more
+    works is held out once (a single held-out work per author gave too few queries to tell
+    configurations apart)."""
     catalog = sqlite3.connect(f"file:{snap.path / 'catalog.sqlite'}?mode=ro", uri=True)
     try:
         abstracts = dict(catalog.execute("SELECT id, abstract FROM publications"))
     finally:
         catalog.close()
-    used: set[int] = set()
+    works = np.array([len(pubs) for pubs in snap.researcher_pubs])
     queries: list[EvalQuery] = []
-    for row, pubs in enumerate(snap.researcher_pubs):
-        if len(pubs) < 2:
+    for row, pub in enumerate(snap.publications):
+        authors = [a for a in snap.pub_authors[row] if works[a] >= 2]
+        if not authors:
             continue
-        unused = [int(p) for p in pubs if int(p) not in used]
-        if not unused:
-            continue
-        held = max(unused, key=lambda p: (snap.pub_years[p], snap.publications[p].id))
-        used.add(held)
-        authors = [a for a in snap.pub_authors[held] if len(snap.researcher_pubs[a]) >= 2]
         grades = np.zeros(len(snap.researchers))
         grades[authors] = 1.0
-        pub = snap.publications[held]
-        queries.append(EvalQuery(f"{snap.researchers[row].id}/{pub.id}", grades,
-                                 text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=held))
+        queries.append(EvalQuery(pub.id, grades, text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=row))
         if limit is not None and len(queries) >= limit:
             break
     return EvalSet("held_out", snap, queries, graded=False)
