@@ -15,7 +15,12 @@ from indexer.embedder import Embedder
 from indexer.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
 from service.evaluation.sets import (
-    EvalSet, goal_field_set, graded_set, held_out_set, read_labels, without_publication,
+    EvalSet,
+    goal_field_set,
+    graded_set,
+    held_out_set,
+    read_labels,
+    without_publication,
 )
 from service.fields import query_fields
 from service.matcher import TOPICAL_ONLY, Matcher, ResolvedQuery

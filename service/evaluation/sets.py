@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.reference import Reference
 from indexer.records import embedding_text
+from indexer.reference import Reference
 from service.snapshot import Snapshot
 
 
