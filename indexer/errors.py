@@ -47,3 +47,9 @@ class IndexUnusable(KakehashiError):
     """An index version is missing, incomplete, corrupt or built with another model."""
 
     title = "Index unusable"
+
+
+class Conflict(KakehashiError):
+    """The request does not fit the current state of the thing it names (HTTP 409)."""
+
+    title = "Conflict"

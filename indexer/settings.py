@@ -69,6 +69,9 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1_000_000, ge=1024)
     max_query_chars: int = Field(20_000, ge=100)
+    max_upload_bytes: int = Field(20_000_000, ge=1024)  # body limit of batch job submissions
+    max_batch_queries: int = Field(10_000, ge=1)
+    batch_worker: bool = True  # run batch jobs in the service process
     index_poll_seconds: float = Field(5.0, ge=0)
 
     @field_validator("data_dir", "reference_dir")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import sys
@@ -14,15 +15,22 @@ from typing import Annotated, Any, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from indexer.embedder import ProgressFn
 from indexer.errors import InvalidInput, KakehashiError
 from indexer.index_build import read_manifest, version_dirs
 from indexer.records import Rejection
-from indexer.sources.files import iter_json_records
 from indexer.settings import PROJECT_ROOT, get_settings
+from indexer.sources.files import iter_json_records
 from service.matcher import Match
 from service.query import Filters, Query, Weights
 from service.runtime import Runtime
@@ -262,6 +270,66 @@ def score(
 
 
 @app.command()
+def batch(
+    input: Annotated[Path, typer.Argument(help="Queries: .csv (id, text | goal_id | researcher_id, filter columns) or .jsonl / .json.")],
+    output: Annotated[Path, typer.Option(help="Results: .csv, .json or .parquet (by the name).")],
+    limit: Annotated[int, typer.Option(help="Results per query (without assignment).")] = 10,
+    assign: Annotated[bool, typer.Option("--assign", help="Constrained assignment instead of plain top lists.")] = False,
+    k: Annotated[int, typer.Option("-k", "--partners", help="Assignment: partners per project.")] = 3,
+    c: Annotated[int, typer.Option("-c", "--max-projects", help="Assignment: projects one researcher may be proposed for.")] = 1,
+    min_countries: Annotated[Optional[int], typer.Option(help="Assignment: distinct countries per project, at least.")] = None,
+    max_per_country: Annotated[Optional[int], typer.Option(help="Assignment: partners of one project from one country, at most.")] = None,
+    exclude_pairs: Annotated[Optional[Path], typer.Option(help="Assignment: CSV of query_id,researcher_id pairs never to assign.")] = None,
+    candidates: Annotated[int, typer.Option(help="Assignment: best matches per project to choose from.")] = 50,
+) -> None:
+    """Match many projects at once (the same jobs as POST /v1/batch-jobs, run here with a progress
+    bar and kept in the store), optionally with a constrained assignment."""
+    from service.batch.export import format_of, write
+    from service.batch.inputs import (
+        AssignmentRules,
+        BatchOptions,
+        BatchRequest,
+        kind_of,
+        parse_queries,
+    )
+    from service.batch.jobs import SUCCEEDED, JobStore, run_job
+
+    rt = _runtime()
+    with friendly_errors():
+        format_of(output)
+        if not input.is_file():
+            fail(f"{input}: no such file")
+        queries = parse_queries(input.read_bytes(), kind_of(input.name, None))
+        rules = None
+        if assign:
+            pairs = []
+            if exclude_pairs is not None:
+                with exclude_pairs.open(encoding="utf-8") as handle:
+                    pairs = [{"query_id": r["query_id"], "researcher_id": r["researcher_id"]} for r in csv.DictReader(handle)]
+            rules = AssignmentRules(partners_per_project=k, max_projects_per_researcher=c, min_countries=min_countries,
+                                    max_per_country=max_per_country, excluded_pairs=pairs, candidates_per_project=candidates)
+        request = BatchRequest(queries=queries, options=BatchOptions(limit=limit, assignment=rules))
+        jobs = JobStore(rt.settings.store_path)
+        job = jobs.create(request)
+        rt.snapshot()
+        with progress_bars() as factory:
+            advance = factory(f"batch {job.id[:8]}", len(queries))
+            job = run_job(rt, jobs, job.id, on_query=lambda done, total: advance(1))
+        for e in jobs.query_errors(job.id):
+            err.print(f"[yellow]query {e['query_id']!r}:[/] {e['error']}", highlight=False)
+        if job.state != SUCCEEDED:
+            fail(f"batch job {job.id} {job.state}: {job.error}")
+        write(jobs.results(job.id), output)
+    err.print(f"Job {job.id}: {job.done} queries ({job.failed_queries} failed) in {job.view()['elapsed_seconds']} s; results in {output}")
+    if job.summary:
+        s = job.summary
+        err.print(f"Assignment: {s['assigned']} pairs, total score {s['optimal_total']} (greedy {s['greedy_total']}, "
+                  f"plain top-k {s['top_k_total']} with {s['top_k_violations']} places breaking a rule)")
+        for short in s["shortfalls"]:
+            err.print(f"[yellow]{short['query_id']}: {short['rule']} {short['achieved']} of {short['required']}[/] ({short['reason']})", highlight=False)
+
+
+@app.command()
 def goals(
     for_text: Annotated[Optional[str], typer.Option("--for", help="Which goals does this text fit?")] = None,
     researcher: Annotated[Optional[str], typer.Option(help="Which goals does this researcher's work fit?")] = None,
@@ -323,7 +391,12 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Measure ranking configurations on the labelled evaluation sets (hits@k, MRR, nDCG@10, pairwise loss)."""
-    from service.evaluation.runner import BASELINE, CONFIGURATIONS, Evaluation, rows_json
+    from service.evaluation.runner import (
+        BASELINE,
+        CONFIGURATIONS,
+        Evaluation,
+        rows_json,
+    )
 
     rt = _runtime()
     source = openalex or PROJECT_ROOT.parent / "shared" / "openalex-sample"

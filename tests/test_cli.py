@@ -119,3 +119,29 @@ def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: 
             mean, low, high = r["versus_baseline"]
             assert low <= mean <= high
     assert run("evaluate", "--quick", "--config", "nonsense").exit_code == 2
+
+
+def test_batch_writes_results_and_explains_an_assignment(env, demo_state: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    state = tmp_path / "state"
+    shutil.copytree(demo_state, state)
+    env(state)
+    projects = tmp_path / "projects.csv"
+    projects.write_text("id,text,goal_id,countries\np1,quantum sensing with diamond,,\np2,,6,\np3,,3,DE;FR\n", encoding="utf-8")
+    plain = run("batch", str(projects), "--output", str(tmp_path / "out.csv"), "--limit", "4")
+    assert plain.exit_code == 0, plain.output
+    assert "3 queries (0 failed)" in plain.output
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("job_id,query_id,rank,researcher_id") and len(lines) == 1 + 12
+    assigned = run("batch", str(projects), "--output", str(tmp_path / "out.parquet"), "--assign", "-k", "2", "-c", "1",
+                   "--min-countries", "2")
+    assert assigned.exit_code == 0, assigned.output
+    assert "Assignment: 6 pairs" in assigned.output and "greedy" in assigned.output
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.num_rows == 6 and all(table.column("assigned").to_pylist())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text\np1,\n", encoding="utf-8")
+    refused = run("batch", str(bad), "--output", str(tmp_path / "x.csv"))
+    assert refused.exit_code == 2 and "line 2" in refused.output
+    assert run("batch", str(projects), "--output", str(tmp_path / "x.xlsx")).exit_code == 2

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import NotFound
 from indexer.reference import country_name, is_country_code
-from service.api import problems
+from service.api import batch, problems
 from service.api.schemas import (
-    CountryOut, GoalFitsOut, GoalOut, GoalsOut, MatchPageOut, MatchRequest, PublicationOut, ResearcherOut,
-    ScoreOut, ScoreRequest, ScoresOut, goal_fits_out, goal_out, match_out, researcher_summary, route_out, strength_out,
+    CountryOut,
+    GoalFitsOut,
+    GoalOut,
+    GoalsOut,
+    MatchPageOut,
+    MatchRequest,
+    PublicationOut,
+    ResearcherOut,
+    ScoreOut,
+    ScoreRequest,
+    ScoresOut,
+    goal_fits_out,
+    goal_out,
+    match_out,
+    researcher_summary,
+    route_out,
+    strength_out,
 )
+from service.batch.jobs import JobStore, JobWorker
 from service.routes import funding_route
 from service.runtime import Runtime
 from service.snapshot import Snapshot
@@ -27,18 +46,20 @@ PROBLEM_RESPONSES = {
 
 
 class BodySizeLimit:
-    """Refuses bodies above the limit with 413, by Content-Length or while streaming."""
+    """Refuses bodies above the limit with 413, by Content-Length or while streaming. Batch job
+    submissions (uploads) have their own, larger limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
+        self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_upload_bytes if scope.get("path", "").rstrip("/") == "/v1/batch-jobs" else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         seen = 0
 
@@ -46,17 +67,17 @@ class BodySizeLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge()
             return message
 
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problems.problem(413, "Payload too large", f"request body is larger than the limit of {self.max_bytes} bytes")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problems.problem(413, "Payload too large", f"request body is larger than the limit of {limit} bytes")
         await response(scope, receive, send)
 
 
@@ -79,15 +100,28 @@ CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    jobs = JobStore(runtime.settings.store_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = JobWorker(runtime, jobs) if runtime.settings.batch_worker else None
+        if worker:
+            worker.start()
+        yield
+        if worker:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Kakehashi",
         version="1.0",
         description="Partner matching for Japanese government-funded international R&D: ranked foreign researchers "
         "for a Moonshot goal or project, with the evidence and the funding route (joint or direct).",
     )
     app.state.runtime = runtime
+    app.state.jobs = jobs
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes, max_upload_bytes=runtime.settings.max_upload_bytes)
 
     v1 = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -172,5 +206,14 @@ def create_app(runtime: Runtime) -> FastAPI:
             index_version=snap.version,
         )
 
+    v1.include_router(batch.router(runtime.settings.max_batch_queries))
     app.include_router(v1)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = batch.add_request_schemas(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.errors import (
-    IndexUnusable, InvalidInput, KakehashiError, NotFound, NotReady, PayloadTooLarge, ReferenceDataError,
+    Conflict,
+    IndexUnusable,
+    InvalidInput,
+    KakehashiError,
+    NotFound,
+    NotReady,
+    PayloadTooLarge,
+    ReferenceDataError,
 )
 
 log = logging.getLogger("kakehashi.api")
@@ -18,6 +25,7 @@ PROBLEM = "application/problem+json"
 STATUS: dict[type[KakehashiError], int] = {
     InvalidInput: 422,
     NotFound: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     NotReady: 503,
     IndexUnusable: 503,
@@ -55,7 +63,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed"}
+        titles = {404: "Not found", 405: "Method not allowed", 409: "Conflict"}
         return problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
 
     @app.exception_handler(Exception)

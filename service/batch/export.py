@@ -1,0 +1,74 @@
+"""Result rows as CSV, JSON or Parquet: streamed where the format allows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from indexer.errors import InvalidInput
+from service.batch.jobs import COLUMNS
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
+
+
+def format_of(path: Path) -> str:
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"output {path.name!r}: the file name must end in .csv, .json or .parquet")
+    return fmt
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for i, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if i % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array, one row per line."""
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps({k: row.get(k) for k in COLUMNS}, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def parquet_bytes(rows: Iterable[dict[str, Any]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([
+        ("job_id", pa.string()), ("query_id", pa.string()), ("rank", pa.int32()), ("researcher_id", pa.string()),
+        ("name", pa.string()), ("institution", pa.string()), ("country", pa.string()), ("score", pa.float64()),
+        ("topical", pa.float64()), ("strength", pa.float64()), ("impact", pa.float64()), ("recency", pa.float64()),
+        ("funding_route", pa.string()), ("joint_agencies", pa.string()), ("query_fields", pa.string()),
+        ("assigned", pa.bool_()), ("index_version", pa.string()), ("model", pa.string()),
+    ])
+    assert tuple(schema.names) == COLUMNS
+    table = pa.Table.from_pylist([{k: row.get(k) for k in COLUMNS} for row in rows], schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def write(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """To a file, atomically (a temporary file renamed into place)."""
+    fmt = format_of(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    if fmt == "parquet":
+        temporary.write_bytes(parquet_bytes(rows))
+    else:
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in (csv_chunks(rows) if fmt == "csv" else json_chunks(rows)):
+                handle.write(chunk)
+    temporary.replace(path)

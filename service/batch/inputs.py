@@ -1,0 +1,165 @@
+"""What a batch job is asked: its queries (JSON, CSV or JSON Lines) and its options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from indexer.errors import InvalidInput
+from service.query import Filters, Id, Query, Weights
+
+CSV_LIST_SEPARATOR = ";"
+CSV_QUERY_COLUMNS = ("text", "goal_id", "researcher_id")
+CSV_FILTER_COLUMNS = ("countries", "exclude_countries", "fields", "min_h_index", "since_year",
+                      "exclude_institutions", "exclude_researchers", "include_japan")
+CSV_LIST_COLUMNS = {"countries", "exclude_countries", "fields", "exclude_institutions", "exclude_researchers"}
+
+
+class BatchQuery(BaseModel):
+    """One project of the batch: its own id, the query and its own filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    query: Query
+    filters: Filters = Field(default_factory=Filters)
+
+
+class ExcludedPair(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query_id: Id
+    researcher_id: Id
+
+
+class AssignmentRules(BaseModel):
+    """Constrained assignment: each project gets `partners_per_project` partners, each researcher is
+    proposed for at most `max_projects_per_researcher` projects; the total match score is maximised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partners_per_project: int = Field(3, ge=1, le=50, description="k: partners per project.")
+    max_projects_per_researcher: int = Field(1, ge=1, le=1000, description="c: projects one researcher may be proposed for.")
+    min_countries: int | None = Field(None, ge=1, le=50, description="Distinct countries among a project's partners, at least.")
+    max_per_country: int | None = Field(None, ge=1, le=50, description="Partners of one project from one country, at most.")
+    excluded_pairs: list[ExcludedPair] = Field(default_factory=list, max_length=100_000, description="Conflicts of interest: never assign these.")
+    candidates_per_project: int = Field(50, ge=1, le=500, description="How many of each project's best matches the assignment chooses from.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AssignmentRules":
+        if self.min_countries is not None and self.min_countries > self.partners_per_project:
+            raise ValueError(f"min_countries ({self.min_countries}) cannot exceed partners_per_project ({self.partners_per_project})")
+        if self.candidates_per_project < self.partners_per_project:
+            raise ValueError("candidates_per_project must be at least partners_per_project")
+        return self
+
+
+class BatchOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(10, ge=1, le=100, description="Results per query (without assignment).")
+    weights: Weights | None = None
+    assignment: AssignmentRules | None = Field(None, description="Opt-in constrained assignment.")
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queries: list[BatchQuery] = Field(min_length=1)
+    options: BatchOptions = Field(default_factory=BatchOptions)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "BatchRequest":
+        seen: set[str] = set()
+        for q in self.queries:
+            if q.id in seen:
+                raise ValueError(f"query id {q.id!r} appears more than once")
+            seen.add(q.id)
+        return self
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error.get("loc", ())) or "(record)"
+    return f"field {where}: {str(error.get('msg', '')).removeprefix('Value error, ')}"
+
+
+def _csv_record(row: dict[str, str | None]) -> dict[str, Any]:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    query = {name: cell(name) for name in CSV_QUERY_COLUMNS if cell(name)}
+    filters: dict[str, Any] = {}
+    for name in CSV_FILTER_COLUMNS:
+        value = cell(name)
+        if not value:
+            continue
+        if name in CSV_LIST_COLUMNS:
+            filters[name] = [v.strip() for v in value.split(CSV_LIST_SEPARATOR) if v.strip()]
+        elif name == "include_japan":
+            filters[name] = value.lower() in ("1", "true", "yes")
+        else:
+            filters[name] = value
+    return {"id": cell("id"), "query": query, "filters": filters}
+
+
+def parse_queries(content: bytes, kind: str) -> list[BatchQuery]:
+    """Queries from an uploaded file; `kind` is csv, jsonl or json. Errors name the line and field."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from None
+    records: list[tuple[int, Any]]
+    if kind == "csv":
+        reader = csv.DictReader(io.StringIO(text))
+        missing = {"id"} - set(reader.fieldnames or [])
+        if missing or not set(CSV_QUERY_COLUMNS) & set(reader.fieldnames or []):
+            raise InvalidInput(f"the CSV header needs an id column and one of {', '.join(CSV_QUERY_COLUMNS)}; got {reader.fieldnames}")
+        records = [(reader.line_num, _csv_record(row)) for row in reader]
+    elif kind == "jsonl":
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})") from None
+    elif kind == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        items = data.get("queries") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise InvalidInput("a JSON file must hold a list of queries, or an object with a 'queries' list")
+        records = [(i, item) for i, item in enumerate(items, start=1)]
+    else:
+        raise InvalidInput(f"unknown file kind {kind!r}: use csv, jsonl or json")
+    queries = []
+    for number, record in records:
+        try:
+            queries.append(BatchQuery.model_validate(record))
+        except ValidationError as exc:
+            where = f"line {number}" if kind != "json" else f"query {number}"
+            rid = record.get("id") if isinstance(record, dict) else None
+            raise InvalidInput(f"{where}{f' (id {rid!r})' if rid else ''}: {_first_error(exc)}") from None
+    if not queries:
+        raise InvalidInput("the file holds no queries")
+    return queries
+
+
+def kind_of(filename: str | None, content_type: str | None) -> str:
+    """csv, jsonl or json, from the file name or the media type."""
+    name = (filename or "").lower()
+    media = (content_type or "").split(";")[0].strip().lower()
+    if name.endswith(".csv") or media in ("text/csv", "application/csv"):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson")) or media in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
+        return "jsonl"
+    if name.endswith(".json") or media == "application/json":
+        return "json"
+    raise InvalidInput(f"cannot tell the file's format from its name {filename!r} or type {content_type!r}: use .csv, .jsonl or .json")
