@@ -162,6 +162,3 @@ def router(max_queries: int) -> APIRouter:
         return StreamingResponse(chunks, media_type=FORMATS[format], headers=headers)
 
     return api
-
-
-
