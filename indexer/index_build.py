@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +183,7 @@ def build_index(
             (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
         )
 
-    built_at = datetime.now(timezone.utc)
+    built_at = datetime.now(UTC)
     version = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
     index_root.mkdir(parents=True, exist_ok=True)
     tmp = index_root / f".building-{uuid.uuid4().hex}"

@@ -89,7 +89,7 @@ class ResearcherRecord(BaseModel):
         return match.group(1)
 
     @model_validator(mode="after")
-    def _unique_publications(self) -> "ResearcherRecord":
+    def _unique_publications(self) -> ResearcherRecord:
         seen: set[str] = set()
         for pub in self.publications:
             if pub.id in seen:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -94,7 +94,7 @@ def build_with_progress(rt: Runtime, force: bool = False) -> None:
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A file or directory: house JSONL/CSV, or OpenAlex works/authors (.jsonl[.gz], API pages).")],
-    report: Annotated[Optional[Path], typer.Option(help="Write every rejection (record, field, reason) to this JSON Lines file.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write every rejection (record, field, reason) to this JSON Lines file.")] = None,
     show: Annotated[int, typer.Option(help="How many rejections to print.")] = 20,
 ) -> None:
     """Validate and store researcher records. Valid records are stored even when others are rejected."""
@@ -163,8 +163,8 @@ def serve(
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
 
 
-def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: Optional[int],
-             since: Optional[int], exclude_institution: list[str], exclude_researcher: list[str], include_japan: bool) -> Filters:
+def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: int | None,
+             since: int | None, exclude_institution: list[str], exclude_researcher: list[str], include_japan: bool) -> Filters:
     return Filters(
         countries=country, exclude_countries=exclude_country, fields=field, min_h_index=min_h_index, since_year=since,
         exclude_institutions=exclude_institution, exclude_researchers=exclude_researcher, include_japan=include_japan,
@@ -186,21 +186,21 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
 
 @app.command()
 def match(
-    text: Annotated[Optional[str], typer.Argument(help="Project description (or use --goal / --researcher).")] = None,
-    goal: Annotated[Optional[int], typer.Option(help="Moonshot goal id, 1-10.")] = None,
-    researcher: Annotated[Optional[str], typer.Option(help="More like this researcher id.")] = None,
+    text: Annotated[str | None, typer.Argument(help="Project description (or use --goal / --researcher).")] = None,
+    goal: Annotated[int | None, typer.Option(help="Moonshot goal id, 1-10.")] = None,
+    researcher: Annotated[str | None, typer.Option(help="More like this researcher id.")] = None,
     country: Annotated[list[str], typer.Option(help="Only this country (repeatable).")] = [],
     exclude_country: Annotated[list[str], typer.Option(help="Leave out this country (repeatable).")] = [],
     field: Annotated[list[str], typer.Option(help="Only this field (repeatable).")] = [],
-    min_h_index: Annotated[Optional[int], typer.Option()] = None,
-    since: Annotated[Optional[int], typer.Option(help="Only publications from this year on.")] = None,
+    min_h_index: Annotated[int | None, typer.Option()] = None,
+    since: Annotated[int | None, typer.Option(help="Only publications from this year on.")] = None,
     exclude_institution: Annotated[list[str], typer.Option()] = [],
     exclude_researcher: Annotated[list[str], typer.Option()] = [],
     include_japan: Annotated[bool, typer.Option(help="Include researchers in Japan.")] = False,
-    w_topical: Annotated[Optional[float], typer.Option(help="Weight of topical similarity.")] = None,
-    w_strength: Annotated[Optional[float], typer.Option(help="Weight of country strength.")] = None,
-    w_impact: Annotated[Optional[float], typer.Option(help="Weight of impact (h-index).")] = None,
-    w_recency: Annotated[Optional[float], typer.Option(help="Weight of recency.")] = None,
+    w_topical: Annotated[float | None, typer.Option(help="Weight of topical similarity.")] = None,
+    w_strength: Annotated[float | None, typer.Option(help="Weight of country strength.")] = None,
+    w_impact: Annotated[float | None, typer.Option(help="Weight of impact (h-index).")] = None,
+    w_recency: Annotated[float | None, typer.Option(help="Weight of recency.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
@@ -277,9 +277,9 @@ def batch(
     assign: Annotated[bool, typer.Option("--assign", help="Constrained assignment instead of plain top lists.")] = False,
     k: Annotated[int, typer.Option("-k", "--partners", help="Assignment: partners per project.")] = 3,
     c: Annotated[int, typer.Option("-c", "--max-projects", help="Assignment: projects one researcher may be proposed for.")] = 1,
-    min_countries: Annotated[Optional[int], typer.Option(help="Assignment: distinct countries per project, at least.")] = None,
-    max_per_country: Annotated[Optional[int], typer.Option(help="Assignment: partners of one project from one country, at most.")] = None,
-    exclude_pairs: Annotated[Optional[Path], typer.Option(help="Assignment: CSV of query_id,researcher_id pairs never to assign.")] = None,
+    min_countries: Annotated[int | None, typer.Option(help="Assignment: distinct countries per project, at least.")] = None,
+    max_per_country: Annotated[int | None, typer.Option(help="Assignment: partners of one project from one country, at most.")] = None,
+    exclude_pairs: Annotated[Path | None, typer.Option(help="Assignment: CSV of query_id,researcher_id pairs never to assign.")] = None,
     candidates: Annotated[int, typer.Option(help="Assignment: best matches per project to choose from.")] = 50,
 ) -> None:
     """Match many projects at once (the same jobs as POST /v1/batch-jobs, run here with a progress
@@ -331,8 +331,8 @@ def batch(
 
 @app.command()
 def goals(
-    for_text: Annotated[Optional[str], typer.Option("--for", help="Which goals does this text fit?")] = None,
-    researcher: Annotated[Optional[str], typer.Option(help="Which goals does this researcher's work fit?")] = None,
+    for_text: Annotated[str | None, typer.Option("--for", help="Which goals does this text fit?")] = None,
+    researcher: Annotated[str | None, typer.Option(help="Which goals does this researcher's work fit?")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List the Moonshot goals, or rank them for a text or a researcher."""
@@ -386,7 +386,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def evaluate(
     quick: Annotated[bool, typer.Option(help="Small sets: 300 demo researchers, 60 held-out queries.")] = False,
-    openalex: Annotated[Optional[Path], typer.Option(help="OpenAlex records for the held-out publication set.")] = None,
+    openalex: Annotated[Path | None, typer.Option(help="OpenAlex records for the held-out publication set.")] = None,
     config: Annotated[list[str], typer.Option(help="Only these configurations (repeatable).")] = [],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -40,7 +40,7 @@ class Query(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "Query":
+    def _exactly_one(self) -> Query:
         given = [k for k in ("text", "goal_id", "researcher_id") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of text, goal_id, researcher_id (got {given or 'none'})")

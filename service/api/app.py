@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import NotFound
-from indexer.reference import country_name, is_country_code
 from service.api import batch, problems
 from service.api.schemas import (
     CountryOut,
@@ -21,20 +20,17 @@ from service.api.schemas import (
     GoalsOut,
     MatchPageOut,
     MatchRequest,
-    PublicationOut,
     ResearcherOut,
     ScoreOut,
     ScoreRequest,
     ScoresOut,
+    country_out,
     goal_fits_out,
     goal_out,
     match_out,
-    researcher_summary,
-    route_out,
-    strength_out,
+    researcher_out,
 )
 from service.batch.jobs import JobStore, JobWorker
-from service.routes import funding_route
 from service.runtime import Runtime
 from service.snapshot import Snapshot
 
@@ -169,17 +165,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @v1.get("/researchers/{researcher_id}", tags=["researchers"])
     def get_researcher(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> ResearcherOut:
-        row = rt.matcher.researcher_row(snap, researcher_id)
-        r = snap.researchers[row]
-        pubs = [
-            PublicationOut(id=p.id, title=p.title, year=p.year, cited_by_count=p.cited_by_count, field=snap.field_ids[snap.pub_fields[i]])
-            for i in snap.researcher_pubs[row] for p in [snap.publications[i]]
-        ]
-        routes = {f: route_out(funding_route(r.country, [f], rt.reference)) for f, _ in r.fields}
-        return ResearcherOut(
-            **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
-            publications=pubs, funding_routes=routes, index_version=snap.version,
-        )
+        return researcher_out(snap, rt.matcher.researcher_row(snap, researcher_id), rt.reference)
 
     @v1.get("/researchers/{researcher_id}/goals", tags=["researchers"])
     def researcher_goals(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> GoalFitsOut:
@@ -189,22 +175,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @v1.get("/countries/{code}", tags=["countries"])
     def get_country(code: CountryCode, rt: RuntimeDep, snap: SnapshotDep) -> CountryOut:
         """Agencies, joint-funding arrangements, funding route and measured strength per field."""
-        code = code.upper()
-        if not is_country_code(code):
-            raise NotFound(f"{code!r} is not an assigned ISO 3166-1 alpha-2 country code")
-        entry = rt.reference.registry.get(code)
-        strength = snap.strength.get(code, {})
-        return CountryOut(
-            country=code, name=country_name(code),
-            agencies=[a.model_dump() for a in entry.agencies] if entry else [],
-            arrangements=[a.model_dump() for a in entry.arrangements] if entry else [],
-            note=entry.note if entry else "Not in the counterpart agency registry.",
-            source=entry.source if entry else None, as_of=entry.as_of if entry else None,
-            researchers=int((snap.countries == code).sum()),
-            routes={f: route_out(funding_route(code, [f], rt.reference)) for f in rt.reference.field_ids},
-            strength={f: strength_out(s) for f, s in strength.items()},
-            index_version=snap.version,
-        )
+        return country_out(code.upper(), snap, rt.reference)
 
     v1.include_router(batch.router(runtime.settings.max_batch_queries))
     app.include_router(v1)

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from indexer.reference import Goal
+from indexer.errors import NotFound
+from indexer.reference import Goal, Reference, country_name, is_country_code
 from service.matcher import GoalFit, Match
 from service.query import Filters, Id, Query, Weights
-from service.routes import FundingRoute
+from service.routes import FundingRoute, funding_route
 from service.snapshot import ResearcherInfo, Snapshot
 from service.strength import Strength
 
@@ -223,3 +224,35 @@ def goal_fits_out(fits: list[GoalFit], snap: Snapshot) -> GoalFitsOut:
     return GoalFitsOut(data=[GoalFitOut(**f.__dict__) for f in fits], count=len(fits), index_version=snap.version, model=snap.model)
 
 
+
+
+def researcher_out(snap: Snapshot, row: int, reference: Reference) -> ResearcherOut:
+    r = snap.researchers[row]
+    pubs = [
+        PublicationOut(id=p.id, title=p.title, year=p.year, cited_by_count=p.cited_by_count, field=snap.field_ids[snap.pub_fields[i]])
+        for i in snap.researcher_pubs[row] for p in [snap.publications[i]]
+    ]
+    return ResearcherOut(
+        **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
+        publications=pubs, funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
+        index_version=snap.version,
+    )
+
+
+def country_out(code: str, snap: Snapshot, reference: Reference) -> CountryOut:
+    """`code` in upper case."""
+    if not is_country_code(code):
+        raise NotFound(f"{code!r} is not an assigned ISO 3166-1 alpha-2 country code")
+    entry = reference.registry.get(code)
+    strength = snap.strength.get(code, {})
+    return CountryOut(
+        country=code, name=country_name(code),
+        agencies=[a.model_dump() for a in entry.agencies] if entry else [],
+        arrangements=[a.model_dump() for a in entry.arrangements] if entry else [],
+        note=entry.note if entry else "Not in the counterpart agency registry.",
+        source=entry.source if entry else None, as_of=entry.as_of if entry else None,
+        researchers=int((snap.countries == code).sum()),
+        routes={f: route_out(funding_route(code, [f], reference)) for f in reference.field_ids},
+        strength={f: strength_out(s) for f, s in strength.items()},
+        index_version=snap.version,
+    )

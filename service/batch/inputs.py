@@ -50,7 +50,7 @@ class AssignmentRules(BaseModel):
     candidates_per_project: int = Field(50, ge=1, le=500, description="How many of each project's best matches the assignment chooses from.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "AssignmentRules":
+    def _consistent(self) -> AssignmentRules:
         if self.min_countries is not None and self.min_countries > self.partners_per_project:
             raise ValueError(f"min_countries ({self.min_countries}) cannot exceed partners_per_project ({self.partners_per_project})")
         if self.candidates_per_project < self.partners_per_project:
@@ -73,7 +73,7 @@ class BatchRequest(BaseModel):
     options: BatchOptions = Field(default_factory=BatchOptions)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "BatchRequest":
+    def _unique_ids(self) -> BatchRequest:
         seen: set[str] = set()
         for q in self.queries:
             if q.id in seen:
