@@ -53,3 +53,9 @@ class Conflict(KakehashiError):
     """The request does not fit the current state of the thing it names (HTTP 409)."""
 
     title = "Conflict"
+
+
+class Forbidden(KakehashiError):
+    """The caller may not do this (HTTP 403)."""
+
+    title = "Forbidden"

@@ -24,6 +24,19 @@ def is_country_code(code: str) -> bool:
     return len(code) == 2 and code.isupper() and pycountry.countries.get(alpha_2=code) is not None
 
 
+def country_code(text: str) -> str | None:
+    """The alpha-2 code for a code or a name ('de', 'DEU', 'Germany', 'Korea, Republic of'); None if unknown."""
+    text = text.strip()
+    if text.upper() == "UK":  # common, though not the ISO code
+        return "GB"
+    if len(text) == 2:
+        return text.upper() if is_country_code(text.upper()) else None
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        return None
+
+
 def country_name(code: str) -> str:
     if code == "EU":
         return "European Union"

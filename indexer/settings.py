@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(20_000, ge=100)
     max_upload_bytes: int = Field(20_000_000, ge=1024)  # body limit of batch job submissions
     max_batch_queries: int = Field(10_000, ge=1)
+    max_export_rows: int = Field(500, ge=1, le=10_000)  # rows of the page's CSV export of a search
     batch_worker: bool = True  # run batch jobs in the service process
     index_poll_seconds: float = Field(5.0, ge=0)
 

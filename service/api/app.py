@@ -1,4 +1,4 @@
-"""The HTTP API under /v1 (OpenAPI at /docs), plus /healthz and /readyz."""
+"""The HTTP API under /v1 (OpenAPI at /docs), /healthz and /readyz, and the web page at /."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Path
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import NotFound
 from service.api import batch, problems
+from service.api.deps import RuntimeDep, SnapshotDep
 from service.api.schemas import (
     CountryOut,
     GoalFitsOut,
@@ -32,13 +34,16 @@ from service.api.schemas import (
 )
 from service.batch.jobs import JobStore, JobWorker
 from service.runtime import Runtime
-from service.snapshot import Snapshot
+from service.web import pages
 
 PROBLEM_RESPONSES = {
     404: {"description": "Unknown id (problem+json)"},
     422: {"description": "Invalid input (problem+json)"},
     503: {"description": "No index loaded yet (problem+json)"},
 }
+
+
+UPLOAD_PATHS = ("/v1/batch-jobs", "/batch")  # the API's and the page's batch job submissions
 
 
 class BodySizeLimit:
@@ -52,7 +57,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_bytes if scope.get("path", "").rstrip("/") == "/v1/batch-jobs" else self.max_bytes
+        limit = self.max_upload_bytes if scope.get("path", "").rstrip("/") in UPLOAD_PATHS else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
@@ -81,16 +86,6 @@ class _TooLarge(Exception):
     pass
 
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-def get_snapshot(request: Request) -> Snapshot:
-    return request.app.state.runtime.snapshot()
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 ResearcherId = Annotated[str, Path(max_length=200)]
 CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 
@@ -179,6 +174,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     v1.include_router(batch.router(runtime.settings.max_batch_queries))
     app.include_router(v1)
+    app.include_router(pages.router())
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from indexer.errors import Conflict, InvalidInput
+from service.api.deps import JobsDep
 from service.batch.export import FORMATS, csv_chunks, json_chunks, parquet_bytes
-from service.batch.inputs import BatchOptions, BatchRequest, kind_of, parse_queries
+from service.batch.inputs import BatchOptions, BatchRequest, batch_from_file, check_count
 from service.batch.jobs import FINISHED, Job, JobStore
 
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -45,11 +46,6 @@ class JobsOut(BaseModel):
     offset: int
 
 
-def get_jobs(request: Request) -> JobStore:
-    return request.app.state.jobs
-
-
-JobsDep = Annotated[JobStore, Depends(get_jobs)]
 
 SUBMIT_BODY = {
     "requestBody": {
@@ -93,21 +89,16 @@ async def _submission(request: Request, max_queries: int) -> BatchRequest:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise InvalidInput("the form needs a 'file' part with the queries (CSV or JSON Lines)")
-            queries = parse_queries(await upload.read(), kind_of(upload.filename, upload.content_type))
             raw_options = form.get("options")
             options = BatchOptions.model_validate_json(raw_options) if isinstance(raw_options, str) and raw_options else BatchOptions()
-            body = BatchRequest(queries=queries, options=options)
-        elif media in ("text/csv", "application/x-ndjson", "application/jsonl"):
-            body = BatchRequest(queries=parse_queries(await request.body(), kind_of(None, media)))
-        elif media == "application/json":
-            body = BatchRequest.model_validate_json(await request.body())
-        else:
-            raise InvalidInput(f"unsupported content type {media or '(none)'!r}: send JSON, a multipart form with a file, CSV or JSON Lines")
+            return batch_from_file(await upload.read(), upload.filename, upload.content_type, options, max_queries)
+        if media in ("text/csv", "application/x-ndjson", "application/jsonl"):
+            return batch_from_file(await request.body(), None, media, BatchOptions(), max_queries)
+        if media == "application/json":
+            return check_count(BatchRequest.model_validate_json(await request.body()), max_queries)
+        raise InvalidInput(f"unsupported content type {media or '(none)'!r}: send JSON, a multipart form with a file, CSV or JSON Lines")
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
-    if len(body.queries) > max_queries:
-        raise InvalidInput(f"{len(body.queries)} queries; a batch job takes at most {max_queries}")
-    return body
 
 
 def router(max_queries: int) -> APIRouter:

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.errors import (
     Conflict,
+    Forbidden,
     IndexUnusable,
     InvalidInput,
     KakehashiError,
@@ -26,6 +27,7 @@ STATUS: dict[type[KakehashiError], int] = {
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,
+    Forbidden: 403,
     PayloadTooLarge: 413,
     NotReady: 503,
     IndexUnusable: 503,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,22 @@ def format_of(path: Path) -> str:
     return fmt
 
 
-def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (a name or title from the data such as
+    '=HYPERLINK(...)') gets a leading apostrophe, as OWASP advises for CSV meant for spreadsheets.
+    Numbers are left as they are; JSON and Parquet keep every text exactly."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for i, row in enumerate(rows, start=1):
-        writer.writerow(row)
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -163,3 +163,15 @@ def kind_of(filename: str | None, content_type: str | None) -> str:
     if name.endswith(".json") or media == "application/json":
         return "json"
     raise InvalidInput(f"cannot tell the file's format from its name {filename!r} or type {content_type!r}: use .csv, .jsonl or .json")
+
+
+def check_count(body: BatchRequest, max_queries: int) -> BatchRequest:
+    if len(body.queries) > max_queries:
+        raise InvalidInput(f"{len(body.queries)} queries; a batch job takes at most {max_queries}")
+    return body
+
+
+def batch_from_file(content: bytes, filename: str | None, content_type: str | None, options: BatchOptions, max_queries: int) -> BatchRequest:
+    """A job request from an uploaded file (CSV, JSON Lines or JSON). Raises InvalidInput naming the
+    line and field, or pydantic's ValidationError for rules across queries (a duplicate id)."""
+    return check_count(BatchRequest(queries=parse_queries(content, kind_of(filename, content_type)), options=options), max_queries)

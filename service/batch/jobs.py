@@ -20,6 +20,7 @@ from indexer.errors import Conflict, KakehashiError, NotFound, NotReady
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import BatchRequest
 from service.matcher import Match, MatchPage
+from service.rows import match_row
 from service.runtime import Runtime
 from service.snapshot import Snapshot
 
@@ -240,16 +241,7 @@ class JobStore:
 
 
 def result_row(job_id: str, query_id: str, rank: int, match: Match, page: MatchPage, snap: Snapshot) -> dict[str, Any]:
-    r, c = match.researcher, match.components
-    agencies = sorted({a for option in match.route.joint_options for a in option.partner_agencies})
-    return {
-        "job_id": job_id, "query_id": query_id, "rank": rank, "researcher_id": r.id, "name": r.name,
-        "institution": r.institution, "country": r.country, "score": match.score,
-        "topical": c.topical, "strength": c.strength, "impact": c.impact, "recency": c.recency,
-        "funding_route": match.route.route, "joint_agencies": ";".join(agencies),
-        "query_fields": ";".join(page.query.fields), "assigned": None,
-        "index_version": snap.version, "model": snap.model,
-    }
+    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, page.query.fields, snap.version, snap.model), "assigned": None}
 
 
 def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bool] = lambda: False,
