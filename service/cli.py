@@ -148,7 +148,7 @@ def serve(
     """Serve the API (and /docs). On first run: load the demo corpus and index it."""
     import uvicorn
 
-    from service.api.app import create_app
+    from service.api.app import create_app, request_line_limit
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = _runtime()
@@ -159,8 +159,8 @@ def serve(
         if not rt.store_is_empty():
             build_with_progress(rt)
         rt.holder.refresh()
-    err.print(f"Kakehashi on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    err.print(f"Kakehashi on http://{host}:{port}  (the page; API docs at http://{host}:{port}/docs)")
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", h11_max_incomplete_event_size=request_line_limit(rt.settings))
 
 
 def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: int | None,

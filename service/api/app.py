@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import NotFound
+from indexer.settings import Settings
 from service.api import batch, problems
 from service.api.deps import RuntimeDep, SnapshotDep
 from service.api.schemas import (
@@ -88,6 +89,12 @@ class _TooLarge(Exception):
 
 ResearcherId = Annotated[str, Path(max_length=200)]
 CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
+
+
+def request_line_limit(settings: Settings) -> int:
+    """Bytes of request line and headers the server must accept: a search page's URL carries the
+    whole project description (up to max_query_chars; percent-encoded, 9 bytes per Japanese character)."""
+    return settings.max_query_chars * 9 + 64 * 1024
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -1,0 +1,224 @@
+"""End to end: the page in real headless Chromium (Debian's `chromium`, driven by Playwright with its
+executable path; Playwright's own browser download is never used). The service runs on loopback
+with the demo corpus and the fake embedder. Screenshots go to artifacts/screenshots/ (git-ignored).
+
+Without Chromium these tests are skipped, unless KAKEHASHI_REQUIRE_BROWSER is set (as `.ci/run`
+does, after installing it), where a missing browser fails them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from indexer.settings import PROJECT_ROOT
+from service.api.app import create_app, request_line_limit
+from tests.conftest import fake_runtime
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("KAKEHASHI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+# Headless, and quiet: this machine's network is closed, so no background connections.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-default-apps"]
+TEXT = "Quantum error correction with surface codes on superconducting qubits"
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator[str]:
+    """The service with its batch worker, on a free loopback port, in a thread."""
+    state = tmp_path_factory.mktemp("browser") / "state"
+    shutil.copytree(demo_state, state)
+    runtime = fake_runtime(state)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning",
+                                           h11_max_incomplete_event_size=request_line_limit(runtime.settings)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM:
+        message = "Chromium is not installed (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("KAKEHASHI_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, live_url: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str, full_page: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def names_on(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("ol.result-list > li h3 a").all_inner_texts()
+
+
+def test_search_by_text_then_filter_by_country_and_share_the_link(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.get_by_label("Project description").fill(TEXT)
+    page.get_by_role("button", name="Find partners").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match$"))).to_be_visible()
+    expect(page.locator("ol.result-list > li")).to_have_count(10)
+    expect(page.locator(".result").first.get_by_text("Best-matching publications")).to_be_visible()
+    expect(page.locator(".result").first.locator(".badge.joint, .badge.direct")).to_be_visible()
+    assert screenshot(page, "search-results.png").stat().st_size > 10_000
+
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Only these countries").fill("Germany")
+    page.get_by_role("button", name="Find partners").click()
+    affiliations = page.locator(".result .affiliation").all_inner_texts()
+    assert affiliations and all("Germany" in a for a in affiliations)
+    assert "country=Germany" in page.url and "q=Quantum" in page.url
+    expect(page.get_by_label("Only these countries")).to_have_value("Germany")
+
+    shared = page.context.new_page()  # a colleague opens the link
+    shared.goto(page.url)
+    assert names_on(shared) == names_on(page)
+
+
+def test_a_long_description_travels_in_the_url(page) -> None:  # type: ignore[no-untyped-def]
+    description = " ".join([TEXT + "; logical qubits, decoders and fault-tolerant gates."] * 160)  # about 19,000 characters
+    page.goto("/")
+    page.get_by_label("Project description").fill(description)
+    page.get_by_role("button", name="Find partners").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match$"))).to_be_visible()
+    expect(page.get_by_label("Project description")).to_have_value(description)
+
+
+def test_search_by_goal_shows_evidence_strength_and_route(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.get_by_label("or a Moonshot goal").select_option(label="Goal 6: Fault-tolerant universal quantum computer")
+    page.get_by_role("button", name="Find partners").click()
+    expect(page.get_by_text("Query: goal 6: Fault-tolerant universal quantum computer")).to_be_visible()
+    first = page.locator(".result").first
+    expect(first.locator(".evidence li")).to_have_count(3)
+    expect(first.get_by_text("Country strength")).to_be_visible()
+    expect(first.locator(".score-total")).to_have_text(re.compile(r"^0\.\d{3}$"))
+    page.get_by_role("link", name="Next").click()
+    expect(page.get_by_text(re.compile(r"Page 2 of \d+"))).to_be_visible()
+    assert page.locator("ol.result-list").get_attribute("start") == "11"
+
+
+def test_open_a_researcher_and_find_more_like_them(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?goal=6")
+    name = names_on(page)[0]
+    page.get_by_role("link", name=name, exact=True).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.get_by_role("heading", name=re.compile(r"^Publications \(\d+\)$"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Funding route by field")).to_be_visible()
+    page.get_by_role("link", name="More like this researcher").click()
+    expect(page.get_by_text(f"Researchers like {name}")).to_be_visible()
+    assert name not in names_on(page) and names_on(page)
+
+
+def test_export_the_result_list_as_csv(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?goal=6&country=DE")
+    shown = names_on(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export as CSV").click()
+    assert download.value.suggested_filename == "kakehashi-matches.csv"
+    with open(download.value.path(), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["name"] for r in rows[: len(shown)]] == shown
+    assert all(r["country"] == "DE" for r in rows) and len(rows) > len(shown)
+
+
+def test_country_view(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/countries")
+    page.get_by_role("link", name="Germany", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Germany")
+    expect(page.get_by_role("heading", name="Strength by field")).to_be_visible()
+    expect(page.locator("table.strength-chart tbody tr")).to_have_count(14)
+    expect(page.locator("table.routes-table tbody tr")).to_have_count(14)
+    expect(page.get_by_text("DFG").first).to_be_visible()
+    assert screenshot(page, "country-view.png", full_page=True).stat().st_size > 10_000
+
+
+def test_a_small_batch_runs_to_completion(page) -> None:  # type: ignore[no-untyped-def]
+    projects = "id,text,goal_id,countries\np1,superconducting qubit readout,,\np2,,6,DE;FR\np3,gallium nitride power transistors,,\n"
+    page.goto("/batch")
+    page.get_by_label("Projects file").set_input_files({"name": "projects.csv", "mimeType": "text/csv", "buffer": projects.encode()})
+    page.get_by_label("Partners listed per project").fill("4")
+    page.get_by_role("button", name="Start the batch").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Batch job")
+    expect(page.locator("[data-state]")).to_have_text("succeeded", timeout=60_000)
+    expect(page.get_by_text("3 of 3 projects done")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    with open(download.value.path(), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["query_id"] for r in rows] == ["p1"] * 4 + ["p2"] * 4 + ["p3"] * 4
+    assert {r["country"] for r in rows if r["query_id"] == "p2"} <= {"DE", "FR"}
+    page.get_by_role("link", name="All batch jobs").click()
+    expect(page.get_by_role("row").filter(has_text="succeeded")).to_have_count(1)
+
+
+def test_bad_input_is_shown_beside_its_control_and_can_be_fixed(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?goal=6&country=Germny")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Not a country name or ISO code: 'Germny'")
+    country = page.get_by_label("Only these countries")
+    expect(country).to_have_attribute("aria-invalid", "true")
+    country.fill("Germany")
+    country.press("Enter")  # the form submits from the keyboard
+    expect(page.get_by_role("alert")).to_have_count(0)
+    assert all("Germany" in a for a in page.locator(".result .affiliation").all_inner_texts())
+
+
+def test_keyboard_only_search_on_a_phone(page) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+    def tab_to(predicate: str, limit: int = 40) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(predicate):
+                return
+        raise AssertionError(f"Tab never reached {predicate}")
+
+    tab_to("document.activeElement.id === 'q'")
+    page.keyboard.type("robot hands that learn to grasp")
+    tab_to("document.activeElement.tagName === 'BUTTON'")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile(r"researchers match$"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
+    page.get_by_role("link", name="Jump to the results").click()
+    screenshot(page, "search-results-phone.png")
