@@ -222,3 +222,10 @@ def test_keyboard_only_search_on_a_phone(page) -> None:  # type: ignore[no-untyp
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
     page.get_by_role("link", name="Jump to the results").click()
     screenshot(page, "search-results-phone.png")
+
+
+def test_the_api_docs_render_without_any_network(page) -> None:  # type: ignore[no-untyped-def]
+    """This machine reaches no CDN: the docs render only because the service serves their scripts."""
+    page.goto("/")
+    page.get_by_role("link", name="API").click()
+    expect(page.get_by_text("/v1/matches").first).to_be_visible()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Path
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import NotFound
@@ -109,7 +110,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         if worker:
             worker.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their scripts served here, not from a CDN
         lifespan=lifespan,
         title="Kakehashi",
         version="1.0",

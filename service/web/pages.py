@@ -5,6 +5,7 @@ batch job's progress, and every page works without it."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,8 +147,8 @@ def router() -> APIRouter:
             snap = rt.snapshot()
         except KakehashiError as exc:
             return _error_page(request, exc)
-        codes, counts = _country_counts(snap.countries)
-        listed = sorted(set(codes) | {c for c in rt.reference.registry if c != "EU"}, key=country_name)
+        counts = Counter(str(c) for c in snap.countries if c)
+        listed = sorted(set(counts) | {c for c in rt.reference.registry if c != "EU"}, key=country_name)
         return _render(request, "countries.html", countries=[(c, counts.get(c, 0), rt.reference.registry.get(c)) for c in listed],
                        index_version=snap.version)
 
@@ -217,14 +218,6 @@ def router() -> APIRouter:
         return RedirectResponse(f"/batch/{quote(job_id, safe='')}", status_code=303)
 
     return pages
-
-
-def _country_counts(countries: Any) -> tuple[list[str], dict[str, int]]:
-    counts: dict[str, int] = {}
-    for code in countries:
-        if code:
-            counts[str(code)] = counts.get(str(code), 0) + 1
-    return list(counts), counts
 
 
 def _message(error: Any) -> str:
