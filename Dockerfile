@@ -1,4 +1,4 @@
-# The Kakehashi service image: the API on port 8000, state in /var/lib/kakehashi.
+# The Kakehashi service image: the page and the API on port 8000, state in /var/lib/kakehashi.
 # On first start it loads the fictional demo corpus and indexes it (a few minutes on 2 cores);
 # mount a volume at /var/lib/kakehashi to keep the store and index versions.
 FROM python:3.11-slim

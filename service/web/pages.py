@@ -31,7 +31,7 @@ from service.web.forms import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
-EXPORT_COLUMNS = (*MATCH_COLUMNS[:12], "best_publications", *MATCH_COLUMNS[12:])
+EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.add_extension("jinja2.ext.do")
@@ -45,8 +45,9 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
     return templates.TemplateResponse(request, template, {"field_label": lambda f: labels.get(f, f), **context}, status_code=status)
 
 
-def _error_page(request: Request, exc: KakehashiError, **context: Any) -> HTMLResponse:
-    return _render(request, context.pop("template", "error.html"), status_of(exc), error=exc, **context)
+def _error_page(request: Request, exc: KakehashiError, template: str = "error.html", **context: Any) -> HTMLResponse:
+    """The page in its error state, with the status that the API gives the same error."""
+    return _render(request, template, status_of(exc), error=exc, **context)
 
 
 def _search_context(request: Request, form: SearchForm) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def router() -> APIRouter:
     def country(code: str, request: Request, rt: RuntimeDep) -> Response:
         try:
             snap = rt.snapshot()
-            view = country_out(code.strip().upper()[:3], snap, rt.reference)
+            view = country_out(code.strip().upper(), snap, rt.reference)
         except KakehashiError as exc:
             return _error_page(request, exc)
         strongest = sorted(view.strength.items(), key=lambda kv: -kv[1].strength)
