@@ -59,8 +59,10 @@ def test_a_direct_route_spells_out_both_ip_conditions_and_a_joint_one_names_the_
     direct = client.get("/?goal=6&country=TW").text
     assert "Direct route" in direct
     assert "shares 50% or more of the IP" in direct and "prior notification" in direct
-    joint = client.get("/?goal=6&country=DE").text
-    assert re.search(r'<span class="badge joint">Joint route · [^<]*DFG', joint)
+    joint = client.get("/?goal=10&country=DE").text  # energy: the JST-BMBF arrangement is documented
+    assert re.search(r'<span class="badge joint">Joint route · [^<]*BMBF', joint)
+    uncertain = client.get("/?goal=6&country=DE").text  # quantum: only AdCORP, whose field scope is not documented
+    assert re.search(r'<span class="badge joint">Joint route \(scope uncertain\) · DFG, BMBF', uncertain)
 
 
 def test_a_country_filter_keeps_only_that_country_and_the_url_keeps_the_search(client: TestClient) -> None:
