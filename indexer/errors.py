@@ -59,3 +59,19 @@ class Forbidden(KakehashiError):
     """The caller may not do this (HTTP 403)."""
 
     title = "Forbidden"
+
+
+class Unauthorized(KakehashiError):
+    """No API key, or one that is not valid, where one is needed (HTTP 401)."""
+
+    title = "API key needed"
+
+
+class RateLimited(KakehashiError):
+    """The caller sent more requests than the rate limit allows (HTTP 429)."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -167,6 +167,14 @@ class Store:
             self._drop_orphan_publications(conn)
         return UpsertCounts(added, updated, unchanged)
 
+    def delete_researcher(self, researcher_id: str) -> bool:
+        """Removes the researcher, their authorships and the publications no one else wrote."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM authorships WHERE researcher_id = ?", (researcher_id,))
+            deleted = conn.execute("DELETE FROM researchers WHERE id = ?", (researcher_id,)).rowcount
+            self._drop_orphan_publications(conn)
+        return bool(deleted)
+
     @staticmethod
     def _upsert_publication(conn: sqlite3.Connection, pub: PublicationRecord) -> None:
         conn.execute(

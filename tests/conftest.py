@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from indexer.embedder import FAKE_MODEL, FakeEmbedder  # noqa: E402
 from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
 from service.api.app import create_app  # noqa: E402
+from service.auth import KeyStore  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 
 OPENALEX_SAMPLE = PROJECT_ROOT.parent / "shared" / "openalex-sample"
@@ -24,7 +25,8 @@ DEMO_CORPUS = PROJECT_ROOT / "data" / "demo" / "researchers.jsonl.gz"
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    base = {"data_dir": data_dir, "model": FAKE_MODEL, "multilingual_model": FAKE_MODEL, "index_poll_seconds": 0}
+    base = {"data_dir": data_dir, "model": FAKE_MODEL, "multilingual_model": FAKE_MODEL, "index_poll_seconds": 0,
+            "rate_limit_per_minute": 0}  # tests/test_security.py tests the limit with its own settings
     return Settings(**{**base, **overrides})
 
 
@@ -67,6 +69,16 @@ def demo_runtime(demo_state: Path, tmp_path: Path) -> Runtime:
 def shared_runtime(demo_state: Path) -> Runtime:
     """The demo state, read-only: for tests that only query."""
     return fake_runtime(demo_state)
+
+
+def api_key(runtime: Runtime, *scopes: str) -> str:
+    """A new API key in the runtime's store."""
+    return KeyStore(runtime.settings.store_path).create("tests", list(scopes or ("admin",)))[1]
+
+
+def authorized(client: TestClient, runtime: Runtime, *scopes: str) -> TestClient:
+    client.headers["Authorization"] = f"Bearer {api_key(runtime, *scopes)}"
+    return client
 
 
 @pytest.fixture(scope="session")

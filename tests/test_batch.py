@@ -16,7 +16,7 @@ from service.api.app import create_app
 from service.batch.inputs import BatchRequest
 from service.batch.jobs import COLUMNS, JobStore, JobWorker, run_job
 from service.runtime import Runtime
-from tests.conftest import fake_runtime
+from tests.conftest import authorized, fake_runtime
 
 PROBLEM = "application/problem+json"
 TEXT = "superconducting qubits and quantum error correction"
@@ -40,7 +40,7 @@ def wait(client: TestClient, job_id: str, timeout: float = 60) -> dict:
 @pytest.fixture()
 def api(demo_runtime: Runtime):  # type: ignore[no-untyped-def]
     with TestClient(create_app(demo_runtime)) as client:
-        yield client
+        yield authorized(client, demo_runtime, "batch")
 
 
 def test_a_job_runs_to_completion_and_exports_every_format(api: TestClient) -> None:
@@ -116,6 +116,7 @@ def test_a_query_that_fails_is_reported_and_a_job_whose_queries_all_fail_fails(a
 def test_cancel_a_queued_job_and_list_with_pagination(demo_runtime: Runtime) -> None:
     runtime = fake_runtime(demo_runtime.settings.data_dir, batch_worker=False)
     with TestClient(create_app(runtime)) as api:
+        authorized(api, runtime, "batch")
         ids = [api.post("/v1/batch-jobs", json={"queries": queries(2)}).json()["id"] for _ in range(3)]
         assert api.get(f"/v1/batch-jobs/{ids[0]}").json()["state"] == "queued"
         conflict = api.get(f"/v1/batch-jobs/{ids[0]}/results")

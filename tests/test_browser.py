@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ import uvicorn
 
 from indexer.settings import PROJECT_ROOT
 from service.api.app import create_app, request_line_limit
-from tests.conftest import fake_runtime
+from tests.conftest import api_key, fake_runtime
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +37,14 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 TEXT = "Quantum error correction with surface codes on superconducting qubits"
 
 
+@dataclass(frozen=True)
+class Live:
+    url: str
+    batch_key: str
+
+
 @pytest.fixture(scope="module")
-def live_url(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator[str]:
+def live(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator[Live]:
     """The service with its batch worker, on a free loopback port, in a thread."""
     state = tmp_path_factory.mktemp("browser") / "state"
     shutil.copytree(demo_state, state)
@@ -51,7 +58,7 @@ def live_url(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iter
         assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    yield Live(f"http://127.0.0.1:{port}", api_key(runtime, "batch"))
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -70,8 +77,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture()
-def page(browser, live_url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def page(browser, live: Live):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     yield tab
@@ -170,9 +177,14 @@ def test_country_view(page) -> None:  # type: ignore[no-untyped-def]
     assert screenshot(page, "country-view.png", full_page=True).stat().st_size > 10_000
 
 
-def test_a_small_batch_runs_to_completion(page) -> None:  # type: ignore[no-untyped-def]
+def test_a_small_batch_runs_to_completion(page, live: Live) -> None:  # type: ignore[no-untyped-def]
     projects = "id,text,goal_id,countries\np1,superconducting qubit readout,,\np2,,6,DE;FR\np3,gallium nitride power transistors,,\n"
     page.goto("/batch")
+    expect(page.get_by_text("Batch jobs need an API key with the batch scope")).to_be_visible()
+    page.get_by_role("link", name="Enter your key").click()
+    page.get_by_label("API key").fill(live.batch_key)
+    page.get_by_role("button", name="Use this key").click()
+    expect(page.get_by_text(re.compile(r"^Using key \w+ \(tests\)"))).to_be_visible()
     page.get_by_label("Projects file").set_input_files({"name": "projects.csv", "mimeType": "text/csv", "buffer": projects.encode()})
     page.get_by_label("Partners listed per project").fill("4")
     page.get_by_role("button", name="Start the batch").click()
@@ -227,5 +239,5 @@ def test_keyboard_only_search_on_a_phone(page) -> None:  # type: ignore[no-untyp
 def test_the_api_docs_render_without_any_network(page) -> None:  # type: ignore[no-untyped-def]
     """This machine reaches no CDN: the docs render only because the service serves their scripts."""
     page.goto("/")
-    page.get_by_role("link", name="API").click()
+    page.get_by_role("link", name="API", exact=True).click()
     expect(page.get_by_text("/v1/matches").first).to_be_visible()

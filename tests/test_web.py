@@ -16,7 +16,7 @@ from service.api.app import create_app
 from service.batch.export import csv_chunks, spreadsheet_safe
 from service.runtime import Runtime
 from service.web.forms import FormErrors, SearchForm
-from tests.conftest import fake_runtime
+from tests.conftest import api_key, fake_runtime
 
 RESULT = re.compile(r'<h3 id="r(\d+)"><span class="rank">\d+\.</span> <a href="/researchers/([^"]+)">([^<]+)</a>')
 
@@ -182,7 +182,10 @@ def test_the_page_loads_nothing_from_elsewhere(client: TestClient) -> None:
 
 @pytest.fixture()
 def served(demo_runtime: Runtime):  # type: ignore[no-untyped-def]
+    """The page with a batch key entered on /key (kept in its cookie)."""
     with TestClient(create_app(demo_runtime)) as client:
+        entered = client.post("/key", data={"key": api_key(demo_runtime, "batch")}, follow_redirects=False)
+        assert entered.status_code == 303 and "httponly" in entered.headers["set-cookie"].lower()
         yield client
 
 

@@ -6,25 +6,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path
+from fastapi import APIRouter, Depends, FastAPI, Path, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indexer.errors import NotFound
+from indexer.errors import InvalidInput, NotFound
+from indexer.records import ResearcherRecord
 from indexer.settings import Settings
 from service.api import batch, problems
-from service.api.deps import RuntimeDep, SnapshotDep
+from service.api.deps import RuntimeDep, SnapshotDep, require
 from service.api.schemas import (
     CountryOut,
     GoalFitsOut,
     GoalOut,
     GoalsOut,
+    IndexStatusOut,
     MatchPageOut,
     MatchRequest,
     ResearcherOut,
+    ResearcherWriteOut,
     ScoreOut,
     ScoreRequest,
     ScoresOut,
@@ -34,14 +37,20 @@ from service.api.schemas import (
     match_out,
     researcher_out,
 )
+from service.auth import KeyStore, RateLimiter
 from service.batch.jobs import JobStore, JobWorker
+from service.index_updates import IndexUpdater
 from service.runtime import Runtime
 from service.web import pages
 
-PROBLEM_RESPONSES = {
-    404: {"description": "Unknown id (problem+json)"},
-    422: {"description": "Invalid input (problem+json)"},
-    503: {"description": "No index loaded yet (problem+json)"},
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API key where one is needed"},
+    403: {"description": "The API key lacks the scope needed"},
+    404: {"description": "Unknown id"},
+    413: {"description": "Request body over the limit"},
+    422: {"description": "Invalid input"},
+    429: {"description": "Rate limit reached (see Retry-After)"},
+    503: {"description": "No index loaded yet"},
 }
 
 
@@ -89,6 +98,7 @@ class _TooLarge(Exception):
 
 
 ResearcherId = Annotated[str, Path(max_length=200)]
+READ, ADMIN = Depends(require("read")), Depends(require("admin"))
 CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 
 
@@ -99,7 +109,9 @@ def request_line_limit(settings: Settings) -> int:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    jobs = JobStore(runtime.settings.store_path)
+    settings = runtime.settings
+    jobs = JobStore(settings.store_path)
+    updater = IndexUpdater(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +121,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         yield
         if worker:
             worker.stop()
+        updater.stop()
 
     app = FastAPIOffline(  # /docs and /redoc with their scripts served here, not from a CDN
         lifespan=lifespan,
@@ -119,8 +132,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.jobs = jobs
+    app.state.keys = KeyStore(settings.store_path)
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.updater = updater
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes, max_upload_bytes=runtime.settings.max_upload_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
 
     v1 = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -136,21 +152,23 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse({"status": "ready", "index_version": snap.version, "model": snap.model,
                              "publications": snap.index.ntotal, "researchers": len(snap.researchers)})
 
-    @v1.get("/goals", tags=["goals"])
+    @v1.get("/goals", tags=["goals"], dependencies=[READ])
     def list_goals(rt: RuntimeDep) -> GoalsOut:
         goals = [goal_out(g) for g in rt.reference.goals]
         return GoalsOut(data=goals, count=len(goals))
 
-    @v1.get("/goals/{goal_id}", tags=["goals"])
+    @v1.get("/goals/{goal_id}", tags=["goals"], dependencies=[READ])
     def get_goal(goal_id: int, rt: RuntimeDep) -> GoalOut:
         goal = rt.reference.goal(goal_id)
         if goal is None:
             raise NotFound(f"no Moonshot goal {goal_id}; goals are 1-{len(rt.reference.goals)}")
         return goal_out(goal)
 
-    @v1.post("/matches", tags=["matching"])
+    @v1.post("/matches", tags=["matching"], dependencies=[READ])
     def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> MatchPageOut:
         """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route."""
+        if body.limit > settings.max_page_size:
+            raise InvalidInput(f"limit {body.limit} is above the page size limit of {settings.max_page_size}; page with offset")
         page = rt.matcher.match(snap, body.query, body.filters, body.weights, body.limit, body.offset)
         weights = page.weights.model_dump()
         return MatchPageOut(
@@ -159,36 +177,78 @@ def create_app(runtime: Runtime) -> FastAPI:
             index_version=snap.version, model=snap.model,
         )
 
-    @v1.post("/scores", tags=["matching"])
+    @v1.post("/scores", tags=["matching"], dependencies=[READ])
     def scores(body: ScoreRequest, rt: RuntimeDep, snap: SnapshotDep) -> ScoresOut:
         """Absolute match scores of the given researchers for one query (comparable across queries)."""
         page = rt.matcher.score(snap, body.query, body.researcher_ids, body.weights)
         data = [ScoreOut(researcher_id=m.researcher.id, score=m.score, components=m.components.as_dict(), funding_route=m.route.route) for m in page.matches]
         return ScoresOut(data=data, count=page.count, query_fields=page.query.fields, index_version=snap.version, model=snap.model)
 
-    @v1.get("/researchers/{researcher_id}", tags=["researchers"])
+    @v1.get("/researchers/{researcher_id}", tags=["researchers"], dependencies=[READ])
     def get_researcher(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> ResearcherOut:
         return researcher_out(snap, rt.matcher.researcher_row(snap, researcher_id), rt.reference)
 
-    @v1.get("/researchers/{researcher_id}/goals", tags=["researchers"])
+    @v1.get("/researchers/{researcher_id}/goals", tags=["researchers"], dependencies=[READ])
     def researcher_goals(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> GoalFitsOut:
         """Which Moonshot goals this researcher's publications fit best."""
         return goal_fits_out(rt.matcher.goals_for_researcher(snap, researcher_id), snap)
 
-    @v1.get("/countries/{code}", tags=["countries"])
+    @v1.get("/countries/{code}", tags=["countries"], dependencies=[READ])
     def get_country(code: CountryCode, rt: RuntimeDep, snap: SnapshotDep) -> CountryOut:
         """Agencies, joint-funding arrangements, funding route and measured strength per field."""
         return country_out(code.upper(), snap, rt.reference)
 
-    v1.include_router(batch.router(runtime.settings.max_batch_queries))
+    @v1.put("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN])
+    def put_researcher(researcher_id: ResearcherId, body: ResearcherRecord, rt: RuntimeDep, response: Response) -> ResearcherWriteOut:
+        """Store a researcher (house record; the id in the path and the body must agree), then update
+        the index in the background: only the new or changed publications are embedded."""
+        if body.id != researcher_id:
+            raise InvalidInput(f"the body's id {body.id!r} is not the id in the path, {researcher_id!r}")
+        unknown = [f for f in body.fields if f not in rt.reference.field_ids]
+        if unknown:
+            raise InvalidInput(f"unknown field(s) {unknown}; known fields: {', '.join(rt.reference.field_ids)}")
+        with rt.store() as store:
+            counts = store.upsert_researchers([body])
+        changed = counts.added + counts.updated > 0
+        if counts.added:
+            response.status_code = 201
+        return _write_out(researcher_id, "created" if counts.added else "updated" if changed else "unchanged", changed)
+
+    @v1.delete("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN])
+    def delete_researcher(researcher_id: ResearcherId, rt: RuntimeDep) -> ResearcherWriteOut:
+        """Remove a researcher and the publications no one else wrote; the index follows in the background."""
+        with rt.store() as store:
+            if not store.delete_researcher(researcher_id):
+                raise NotFound(f"no researcher with id {researcher_id!r} in the store")
+        return _write_out(researcher_id, "deleted", True)
+
+    def _write_out(researcher_id: str, outcome: str, changed: bool) -> ResearcherWriteOut:
+        if changed and settings.index_updates:
+            updater.request()
+        served = runtime.holder.peek()
+        return ResearcherWriteOut(id=researcher_id, outcome=outcome,  # type: ignore[arg-type]
+                                  index_update="queued" if changed and settings.index_updates else "none",
+                                  index_version=served.version if served else None)
+
+    @v1.get("/index", tags=["operations"], dependencies=[READ])
+    def index_status(rt: RuntimeDep) -> IndexStatusOut:
+        """The served index version and the state of background index updates."""
+        served = rt.holder.peek()
+        return IndexStatusOut(
+            index_version=served.version if served else None, model=served.model if served else None,
+            publications=served.index.ntotal if served else 0, researchers=len(served.researchers) if served else 0,
+            update=updater.status(),
+        )
+
+    v1.include_router(batch.router(settings.max_batch_queries))
     app.include_router(v1)
     app.include_router(pages.router())
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = batch.add_request_schemas(get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes))
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = problems.document(batch.add_request_schemas(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from indexer.errors import Conflict, InvalidInput
-from service.api.deps import JobsDep
+from service.api.deps import JobsDep, require
 from service.batch.export import FORMATS, csv_chunks, json_chunks, parquet_bytes
 from service.batch.inputs import BatchOptions, BatchRequest, batch_from_file, check_count
 from service.batch.jobs import FINISHED, Job, JobStore
@@ -102,7 +102,7 @@ async def _submission(request: Request, max_queries: int) -> BatchRequest:
 
 
 def router(max_queries: int) -> APIRouter:
-    api = APIRouter(prefix="/batch-jobs", tags=["batch"])
+    api = APIRouter(prefix="/batch-jobs", tags=["batch"], dependencies=[Depends(require("batch"))])
 
     @api.post("", status_code=202, openapi_extra=SUBMIT_BODY, responses={413: {"description": "Upload too large"}})
     async def submit(request: Request, response: Response, jobs: JobsDep) -> JobOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,9 @@ from indexer.errors import (
     NotFound,
     NotReady,
     PayloadTooLarge,
+    RateLimited,
     ReferenceDataError,
+    Unauthorized,
 )
 
 log = logging.getLogger("kakehashi.api")
@@ -28,6 +31,8 @@ STATUS: dict[type[KakehashiError], int] = {
     NotFound: 404,
     Conflict: 409,
     Forbidden: 403,
+    Unauthorized: 401,
+    RateLimited: 429,
     PayloadTooLarge: 413,
     NotReady: 503,
     IndexUnusable: 503,
@@ -38,6 +43,14 @@ STATUS: dict[type[KakehashiError], int] = {
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def problem_headers(exc: KakehashiError) -> dict[str, str]:
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="kakehashi"'}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+    return {}
 
 
 def status_of(exc: KakehashiError) -> int:
@@ -52,7 +65,9 @@ def _location(loc: tuple[object, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(KakehashiError)
     async def _known(request: Request, exc: KakehashiError) -> JSONResponse:
-        return problem(status_of(exc), exc.title, exc.detail)
+        response = problem(status_of(exc), exc.title, exc.detail)
+        response.headers.update(problem_headers(exc))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,3 +87,30 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every error response in the OpenAPI document is problem+json (FastAPI would describe 422 as
+    its own validation body, which this service never sends)."""
+    spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    spec["components"]["schemas"].pop("HTTPValidationError", None)
+    spec["components"]["schemas"].pop("ValidationError", None)
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -168,6 +168,21 @@ class ResearcherOut(ResearcherSummary):
     publications: list[PublicationOut]
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
     index_version: str
+
+
+class ResearcherWriteOut(BaseModel):
+    id: str
+    outcome: Literal["created", "updated", "unchanged", "deleted"]
+    index_update: Literal["queued", "none"] = Field(description="queued: the index follows in the background (see GET /v1/index)")
+    index_version: str | None = Field(description="The version served when the write was acknowledged")
+
+
+class IndexStatusOut(BaseModel):
+    index_version: str | None
+    model: str | None
+    publications: int
+    researchers: int
+    update: dict[str, Any] = Field(description="Background updates: pending, running, last_version, last_seconds, last_error")
 
 
 class CountryOut(BaseModel):

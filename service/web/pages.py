@@ -4,6 +4,7 @@ batch job's progress, and every page works without it."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -19,9 +20,10 @@ from pydantic import ValidationError
 
 from indexer.errors import Forbidden, InvalidInput, KakehashiError
 from indexer.reference import country_name
-from service.api.deps import JobsDep, RuntimeDep
+from service.api.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key
 from service.api.problems import status_of
 from service.api.schemas import country_out, match_out, researcher_out
+from service.auth import ApiKey, Scope
 from service.batch.export import csv_chunks
 from service.batch.inputs import AssignmentRules, BatchOptions, batch_from_file
 from service.batch.jobs import FINISHED
@@ -29,6 +31,7 @@ from service.routes import IP_CONDITIONS
 from service.rows import MATCH_COLUMNS, match_row
 from service.web.forms import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
 
+log = logging.getLogger("kakehashi.web")
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
@@ -71,6 +74,16 @@ def _back(request: Request) -> str:
     return "/"
 
 
+def _caller(request: Request, scope: Scope) -> ApiKey | None:
+    """The page's caller, by the key remembered in its cookie (set on /key)."""
+    return authorize(request, presented_key(request, None), scope)
+
+
+def _local(path: str) -> str:
+    """Only a path on this site may be redirected to."""
+    return path if path.startswith("/") and not path.startswith("//") else "/batch"
+
+
 def _same_origin(request: Request) -> None:
     """Forms that change state refuse posts from other sites (a browser sends Origin with them)."""
     origin = request.headers.get("origin")
@@ -89,6 +102,7 @@ def router() -> APIRouter:
         if form.is_empty:
             return _render(request, "search.html", **context)
         try:
+            _caller(request, "read")
             wanted = form.to_request(rt.reference)
             snap = rt.snapshot()
             page = rt.matcher.match(snap, wanted.query, wanted.filters, wanted.weights, wanted.limit, wanted.offset)
@@ -113,6 +127,7 @@ def router() -> APIRouter:
         """The whole result list of a search (up to the export limit) as CSV."""
         form = _form(request)
         try:
+            _caller(request, "read")
             if form.is_empty:
                 raise InvalidInput("there is no search to export: describe a project, pick a goal or a researcher")
             wanted = form.to_request(rt.reference)
@@ -132,6 +147,7 @@ def router() -> APIRouter:
     @pages.get("/researchers/{researcher_id:path}")
     def researcher(researcher_id: str, request: Request, rt: RuntimeDep) -> Response:
         try:
+            _caller(request, "read")
             snap = rt.snapshot()
             row = rt.matcher.researcher_row(snap, researcher_id)
             profile = researcher_out(snap, row, rt.reference)
@@ -145,6 +161,7 @@ def router() -> APIRouter:
     @pages.get("/countries")
     def countries(request: Request, rt: RuntimeDep) -> Response:
         try:
+            _caller(request, "read")
             snap = rt.snapshot()
         except KakehashiError as exc:
             return _error_page(request, exc)
@@ -156,6 +173,7 @@ def router() -> APIRouter:
     @pages.get("/countries/{code}")
     def country(code: str, request: Request, rt: RuntimeDep) -> Response:
         try:
+            _caller(request, "read")
             snap = rt.snapshot()
             view = country_out(code.strip().upper(), snap, rt.reference)
         except KakehashiError as exc:
@@ -165,8 +183,12 @@ def router() -> APIRouter:
 
     @pages.get("/batch")
     def batch(request: Request, jobs: JobsDep) -> Response:
+        try:
+            key = _caller(request, "batch")
+        except KakehashiError as exc:  # the form is shown, with a word on the key it needs
+            return _render(request, "batch.html", key_problem=exc.detail)
         recent, count = jobs.list(20, 0, None)
-        return _render(request, "batch.html", jobs=[j.view() for j in recent], count=count)
+        return _render(request, "batch.html", jobs=[j.view() for j in recent], count=count, key=key)
 
     @pages.post("/batch", response_model=None)
     async def submit(
@@ -180,10 +202,12 @@ def router() -> APIRouter:
         max_per_country: Annotated[str, Form()] = "",
     ) -> Response:
         """Queues a job from the uploaded file and shows it."""
+        key = None
         values = {"limit": limit, "assign": assign, "partners": partners, "max_projects": max_projects,
                   "min_countries": min_countries, "max_per_country": max_per_country}
         try:
             _same_origin(request)
+            key = _caller(request, "batch")
             try:
                 rules = AssignmentRules(
                     partners_per_project=partners, max_projects_per_researcher=max_projects,  # type: ignore[arg-type]
@@ -194,15 +218,18 @@ def router() -> APIRouter:
             except ValidationError as exc:
                 raise InvalidInput("; ".join(_message(e) for e in exc.errors())) from None
         except KakehashiError as exc:
+            if status_of(exc) in (401, 403):
+                return _error_page(request, exc, template="batch.html", key_problem=exc.detail, values=values)
             recent, count = jobs.list(20, 0, None)
             return _error_page(request, exc, template="batch.html", jobs=[j.view() for j in recent], count=count,
-                               values=values, filename=file.filename)
+                               values=values, filename=file.filename, key=key)
         job = jobs.create(body)
         return RedirectResponse(f"/batch/{job.id}", status_code=303)
 
     @pages.get("/batch/{job_id}")
     def job(job_id: str, request: Request, jobs: JobsDep) -> Response:
         try:
+            _caller(request, "batch")
             found = jobs.get(job_id)
         except KakehashiError as exc:
             return _error_page(request, exc)
@@ -213,10 +240,41 @@ def router() -> APIRouter:
     def cancel(job_id: str, request: Request, jobs: JobsDep) -> Response:
         try:
             _same_origin(request)
+            _caller(request, "batch")
             jobs.cancel(job_id)
         except KakehashiError as exc:
             return _error_page(request, exc, back=f"/batch/{quote(job_id, safe='')}")
         return RedirectResponse(f"/batch/{quote(job_id, safe='')}", status_code=303)
+
+    @pages.get("/key")
+    def key_form(request: Request, next: str = "/batch") -> Response:
+        """Where a browser user gives an API key; it is kept in an HttpOnly, same-site cookie."""
+        held = None
+        if request.cookies.get(KEY_COOKIE):
+            try:
+                held = request.app.state.keys.verify(request.cookies[KEY_COOKIE])
+            except KakehashiError:
+                held = None
+        return _render(request, "key.html", held=held, next=_local(next))
+
+    @pages.post("/key", response_model=None)
+    def key_submit(request: Request, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/batch") -> Response:
+        try:
+            _same_origin(request)
+            held = request.app.state.keys.verify(key)
+        except KakehashiError as exc:
+            return _error_page(request, exc, template="key.html", held=None, next=_local(next))
+        response = RedirectResponse(_local(next), status_code=303)
+        response.set_cookie(KEY_COOKIE, key.strip(), max_age=12 * 3600, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        log.info("key %s (%s) entered on the page", held.id, held.name)
+        return response
+
+    @pages.post("/key/forget", response_model=None)
+    def key_forget(request: Request) -> Response:
+        response = RedirectResponse("/key", status_code=303)
+        response.delete_cookie(KEY_COOKIE)
+        return response
 
     return pages
 
