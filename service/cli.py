@@ -31,6 +31,7 @@ from indexer.index_build import read_manifest, version_dirs
 from indexer.records import Rejection
 from indexer.settings import PROJECT_ROOT, get_settings
 from indexer.sources.files import iter_json_records
+from service.auth import KeyStore
 from service.matcher import Match
 from service.query import Filters, Query, Weights
 from service.runtime import Runtime
@@ -38,6 +39,8 @@ from service.runtime import Runtime
 app = typer.Typer(help="Kakehashi: find foreign research partners for Japanese R&D, with the funding route.", no_args_is_help=True)
 index_app = typer.Typer(help="Build and inspect index versions.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+keys_app = typer.Typer(help="API keys: create, list, revoke (on the server, next to the store).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -137,6 +140,40 @@ def index_list() -> None:
         m = read_manifest(path)
         table.add_row(m["version"], m["model"], str(m["counts"]["publications"]), str(m["counts"]["researchers"]), m["built_at"])
     out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who holds the key (a person or a portal).")],
+    scope: Annotated[list[str], typer.Option(help="read, batch or admin (repeatable; each grants the ones before it).")] = ["read"],
+) -> None:
+    """Create a key and print it once: only its digest is stored."""
+    with friendly_errors():
+        key, secret = KeyStore(get_settings().store_path).create(name, scope)
+    err.print(f"Created key {key.id} ({key.name}) with scopes {', '.join(key.scopes)}. It is shown only now:")
+    out.print(secret, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Keys with their names, scopes and state (never the secret)."""
+    keys = KeyStore(get_settings().store_path).list()
+    if as_json:
+        out.print_json(data=[k.view() for k in keys])
+        return
+    table = Table("id", "name", "scopes", "created", "state")
+    for k in keys:
+        state = "active" if k.revoked_at is None else f"revoked {time.strftime('%Y-%m-%d %H:%M', time.gmtime(k.revoked_at))}"
+        table.add_row(k.id, k.name, ", ".join(k.scopes), time.strftime("%Y-%m-%d %H:%M", time.gmtime(k.created_at)), state)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the part after kk_).")]) -> None:
+    """Revoke a key: it is refused from the next request on."""
+    with friendly_errors():
+        key = KeyStore(get_settings().store_path).revoke(key_id)
+    err.print(f"Revoked key {key.id} ({key.name}).")
 
 
 @app.command()

@@ -167,13 +167,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     @v1.post("/matches", tags=["matching"], dependencies=[READ])
     def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> MatchPageOut:
         """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route."""
-        if body.limit > settings.max_page_size:
-            raise InvalidInput(f"limit {body.limit} is above the page size limit of {settings.max_page_size}; page with offset")
-        page = rt.matcher.match(snap, body.query, body.filters, body.weights, body.limit, body.offset)
+        limit = body.limit if "limit" in body.model_fields_set else min(body.limit, settings.max_page_size)
+        if limit > settings.max_page_size:
+            raise InvalidInput(f"limit {limit} is above the page size limit of {settings.max_page_size}; page with offset")
+        page = rt.matcher.match(snap, body.query, body.filters, body.weights, limit, body.offset)
         weights = page.weights.model_dump()
         return MatchPageOut(
             data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
-            count=page.count, limit=body.limit, offset=body.offset, query_fields=page.query.fields,
+            count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
             index_version=snap.version, model=snap.model,
         )
 
