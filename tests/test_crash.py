@@ -1,0 +1,135 @@
+"""Crash safety: a process is killed (SIGKILL, no clean-up) in the middle of an ingest, an index
+build, an index publish and a stream of researcher writes over HTTP. After a restart every write
+acknowledged before the kill is there, the store passes SQLite's integrity check, and the last
+complete index version is served."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexer.index_build import version_dirs
+from indexer.settings import PROJECT_ROOT
+from indexer.store import Store
+from service.snapshot import SnapshotHolder
+from tests.conftest import DEMO_CORPUS, api_key, fake_runtime, researcher, write_jsonl
+
+
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+def wait_for_line(process: subprocess.Popen[str], predicate, timeout: float = 120) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError(f"the process ended (exit {process.wait()}) before the line the test waits for")
+        if predicate(line.strip()):
+            return line.strip()
+    raise AssertionError("timed out waiting for the process")
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+
+
+def integrity_ok(data_dir: Path) -> bool:
+    with Store(data_dir / "kakehashi.sqlite") as store:
+        return store.integrity_ok()
+
+
+def served_version(data_dir: Path) -> str:
+    holder = SnapshotHolder(data_dir / "indexes", fake_runtime(data_dir).settings.model, 0)
+    return holder.get().version
+
+
+@pytest.fixture()
+def indexed(demo_state: Path, tmp_path: Path) -> Path:
+    """A copy of the demo state: store and one complete index version."""
+    import shutil
+
+    shutil.copytree(demo_state, tmp_path / "state")
+    return tmp_path / "state"
+
+
+def test_kill_during_ingest_keeps_every_committed_batch(tmp_path: Path) -> None:
+    records = [researcher(f"crash-{i:05d}", titles=(f"Study number {i} of quantum sensing",)) for i in range(20_000)]
+    source = write_jsonl(tmp_path / "big.jsonl", records)
+    data_dir = tmp_path / "state"
+    process = start("-m", "tests.crash_driver", "ingest", str(data_dir), str(source))
+    acknowledged = int(wait_for_line(process, lambda line: line.startswith("committed ") and int(line.split()[1]) >= 1500).split()[1])
+    kill(process)
+
+    assert integrity_ok(data_dir)
+    with Store(data_dir / "kakehashi.sqlite") as store:
+        stored = {r.id for r in store.researchers()}
+        assert all(f"crash-{i:05d}" in stored for i in range(acknowledged))
+        assert len(stored) < len(records)  # it really was stopped part way
+        assert len(stored) % 500 == 0  # whole batches only: none half-written
+    rerun = fake_runtime(data_dir).ingest(source)  # the ingest can simply be run again
+    assert rerun.added == len(records) - len(stored) and integrity_ok(data_dir)
+
+
+@pytest.mark.parametrize("step", ["build", "publish"])
+def test_kill_during_an_index_build_or_publish_serves_the_last_complete_version(indexed: Path, step: str) -> None:
+    before = served_version(indexed)
+    process = start("-m", "tests.crash_driver", step, str(indexed))
+    wait_for_line(process, lambda line: line == ("embedding" if step == "build" else "publishing"))
+    if step == "publish":
+        assert any(p.name.startswith(".building-") and (p / "manifest.json").exists() for p in (indexed / "indexes").iterdir())
+    kill(process)
+
+    assert [p.name for p in version_dirs(indexed / "indexes")] == [before]  # the half-made version is not a version
+    assert served_version(indexed) == before and integrity_ok(indexed)
+    after = fake_runtime(indexed).build_index(force=True)  # and the next build completes
+    assert served_version(indexed) == after.version != before
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_kill_the_service_during_researcher_writes_keeps_every_acknowledged_write(indexed: Path) -> None:
+    env = {"KAKEHASHI_DATA_DIR": str(indexed), "KAKEHASHI_MODEL": "fake:hashing-384", "KAKEHASHI_MULTILINGUAL": "false",
+           "KAKEHASHI_MULTILINGUAL_MODEL": "fake:hashing-384", "KAKEHASHI_RATE_LIMIT_PER_MINUTE": "0"}
+    key = api_key(fake_runtime(indexed), "admin")
+    port = free_port()
+    service = start("-m", "service.cli", "serve", "--port", str(port), "--no-demo", env=env)
+    acknowledged: list[str] = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline and service.poll() is None, "the service did not start"
+                time.sleep(0.2)
+            for i in range(40):
+                rid = f"put-{i:03d}"
+                if client.put(f"/v1/researchers/{rid}", json=researcher(rid, country="EE")).status_code == 201:
+                    acknowledged.append(rid)
+    finally:
+        kill(service)
+
+    assert len(acknowledged) == 40 and integrity_ok(indexed)
+    with Store(indexed / "kakehashi.sqlite") as store:
+        assert all(store.researcher(rid) is not None for rid in acknowledged)
+    assert served_version(indexed)  # whatever the background update reached, a complete version loads
