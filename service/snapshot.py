@@ -208,6 +208,11 @@ class SnapshotHolder:
                     log.info("serving index version %s", snapshot.version)
                 self._snapshot = snapshot
 
+    @property
+    def problems(self) -> list[str]:
+        """Why newer versions were passed over at the last load (missing, corrupt, another model)."""
+        return list(self._problems)
+
     def peek(self) -> Snapshot | None:
         if time.monotonic() - self._checked >= self.poll_seconds:
             self.refresh()

@@ -5,7 +5,6 @@ complete index version is served."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -16,12 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from indexer.index_build import version_dirs
 from indexer.settings import PROJECT_ROOT
 from indexer.store import Store
+from service.api.app import create_app
 from service.snapshot import SnapshotHolder
-from tests.conftest import DEMO_CORPUS, api_key, fake_runtime, researcher, write_jsonl
+from tests.conftest import api_key, fake_runtime, researcher, write_jsonl
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -59,8 +60,6 @@ def served_version(data_dir: Path) -> str:
 @pytest.fixture()
 def indexed(demo_state: Path, tmp_path: Path) -> Path:
     """A copy of the demo state: store and one complete index version."""
-    import shutil
-
     shutil.copytree(demo_state, tmp_path / "state")
     return tmp_path / "state"
 
@@ -133,3 +132,17 @@ def test_kill_the_service_during_researcher_writes_keeps_every_acknowledged_writ
     with Store(indexed / "kakehashi.sqlite") as store:
         assert all(store.researcher(rid) is not None for rid in acknowledged)
     assert served_version(indexed)  # whatever the background update reached, a complete version loads
+
+
+def test_a_truncated_index_file_is_named_and_the_previous_version_served(indexed: Path) -> None:
+    before = served_version(indexed)
+    rt = fake_runtime(indexed)
+    rt.ingest(write_jsonl(indexed / "more.jsonl", [researcher("late-1", country="EE")]))
+    newer = rt.build_index()
+    faiss_file = newer.path / "publications.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[: faiss_file.stat().st_size // 2])
+    with TestClient(create_app(fake_runtime(indexed))) as client:
+        status = client.get("/v1/index").json()
+        assert status["index_version"] == before
+        assert status["skipped"] == [f"index version {newer.version}: file publications.faiss is corrupt or truncated (checksum mismatch)"]
+        assert client.get("/v1/researchers/late-1").status_code == 404  # served from the previous version

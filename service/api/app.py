@@ -238,7 +238,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         return IndexStatusOut(
             index_version=served.version if served else None, model=served.model if served else None,
             publications=served.index.ntotal if served else 0, researchers=len(served.researchers) if served else 0,
-            update=updater.status(),
+            update=updater.status(), skipped=rt.holder.problems,
         )
 
     v1.include_router(batch.router(settings.max_batch_queries))

@@ -183,6 +183,7 @@ class IndexStatusOut(BaseModel):
     publications: int
     researchers: int
     update: dict[str, Any] = Field(description="Background updates: pending, running, last_version, last_seconds, last_error")
+    skipped: list[str] = Field(description="Newer versions passed over, and why (corrupt, truncated, another model)")
 
 
 class CountryOut(BaseModel):
