@@ -6,6 +6,7 @@ complete index version is served."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
