@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from indexer.reference import is_country_code
 
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
-_ID = r"^[^\s\x00-\x1f][^\x00-\x1f]{0,199}$"
+ID_PATTERN = r"^[^\s\x00-\x1f][^\x00-\x1f]{0,199}$"
+_ID = ID_PATTERN
 MAX_PUBLICATIONS = 2000
 
 

@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import InvalidInput, NotFound
-from indexer.records import ResearcherRecord
+from indexer.records import ID_PATTERN, ResearcherRecord
 from indexer.settings import Settings
 from service.api import batch, problems
 from service.api.deps import RuntimeDep, SnapshotDep, require
@@ -26,6 +26,7 @@ from service.api.schemas import (
     IndexStatusOut,
     MatchPageOut,
     MatchRequest,
+    ResearcherIn,
     ResearcherOut,
     ResearcherWriteOut,
     ScoreOut,
@@ -44,6 +45,7 @@ from service.runtime import Runtime
 from service.web import pages
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A body that cannot be parsed (not JSON, a broken form)"},
     401: {"description": "No valid API key where one is needed"},
     403: {"description": "The API key lacks the scope needed"},
     404: {"description": "Unknown id"},
@@ -99,6 +101,7 @@ class _TooLarge(Exception):
 
 ResearcherId = Annotated[str, Path(max_length=200)]
 READ, ADMIN = Depends(require("read")), Depends(require("admin"))
+WritableId = Annotated[str, Path(pattern=ID_PATTERN)]
 CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 
 
@@ -199,17 +202,19 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Agencies, joint-funding arrangements, funding route and measured strength per field."""
         return country_out(code.upper(), snap, rt.reference)
 
-    @v1.put("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN])
-    def put_researcher(researcher_id: ResearcherId, body: ResearcherRecord, rt: RuntimeDep, response: Response) -> ResearcherWriteOut:
-        """Store a researcher (house record; the id in the path and the body must agree), then update
-        the index in the background: only the new or changed publications are embedded."""
-        if body.id != researcher_id:
+    @v1.put("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN],
+            responses={201: {"model": ResearcherWriteOut, "description": "Created"}})
+    def put_researcher(researcher_id: WritableId, body: ResearcherIn, rt: RuntimeDep, response: Response) -> ResearcherWriteOut:
+        """Store a researcher (a house record; its id, if given, must be the one in the path), then
+        update the index in the background: only new or changed publications are embedded."""
+        if body.id is not None and body.id != researcher_id:
             raise InvalidInput(f"the body's id {body.id!r} is not the id in the path, {researcher_id!r}")
         unknown = [f for f in body.fields if f not in rt.reference.field_ids]
         if unknown:
             raise InvalidInput(f"unknown field(s) {unknown}; known fields: {', '.join(rt.reference.field_ids)}")
+        record = ResearcherRecord.model_validate({**body.model_dump(), "id": researcher_id})
         with rt.store() as store:
-            counts = store.upsert_researchers([body])
+            counts = store.upsert_researchers([record])
         changed = counts.added + counts.updated > 0
         if counts.added:
             response.status_code = 201

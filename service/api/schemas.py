@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.errors import NotFound
+from indexer.records import ID_PATTERN, ResearcherRecord
 from indexer.reference import Goal, Reference, country_name, is_country_code
 from service.matcher import GoalFit, Match
 from service.query import Filters, Id, Query, Weights
@@ -168,6 +169,12 @@ class ResearcherOut(ResearcherSummary):
     publications: list[PublicationOut]
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
     index_version: str
+
+
+class ResearcherIn(ResearcherRecord):
+    """A house record for PUT /v1/researchers/{id}: the id comes from the path."""
+
+    id: str | None = Field(None, pattern=ID_PATTERN)  # type: ignore[assignment]
 
 
 class ResearcherWriteOut(BaseModel):
