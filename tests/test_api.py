@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from tests.conftest import fake_runtime, researcher, write_jsonl
+from service.runtime import Runtime
+from tests.conftest import authorized, fake_runtime, researcher, write_jsonl
 
 PROBLEM = "application/problem+json"
 
@@ -134,3 +135,21 @@ def test_japanese_query_without_a_multilingual_space_gets_a_clear_422(tmp_path: 
     with TestClient(create_app(rt)) as english_only:
         body = _problem(english_only.post("/v1/matches", json={"query": {"text": "台風の強度予測と豪雨の制御に関する共同研究"}}), 422)
         assert "English" in body["detail"] and "KAKEHASHI_MULTILINGUAL" in body["detail"]
+
+
+def test_prometheus_metrics_count_requests_and_show_the_index_and_queue(demo_runtime: Runtime) -> None:
+    runtime = fake_runtime(demo_runtime.settings.data_dir, batch_worker=False)
+    with TestClient(create_app(runtime)) as api:
+        authorized(api, runtime, "batch")
+        for _ in range(3):
+            api.post("/v1/matches", json={"query": {"goal_id": 6}})
+        api.get("/v1/researchers/nobody")
+        api.post("/v1/batch-jobs", json={"queries": [{"id": "q", "query": {"goal_id": 6}}]})
+        text = api.get("/metrics").text
+        index = api.get("/v1/index").json()
+    assert 'kakehashi_http_requests_total{method="POST",route="/v1/matches",status="200"} 3.0' in text
+    assert 'kakehashi_http_requests_total{method="GET",route="/v1/researchers/{researcher_id}",status="404"} 1.0' in text
+    assert 'kakehashi_http_request_duration_seconds_count{method="POST",route="/v1/matches"} 3.0' in text
+    assert f"kakehashi_index_publications {float(index['publications'])}" in text
+    assert f'version="{index["index_version"]}"' in text
+    assert 'kakehashi_batch_jobs{state="queued"} 1.0' in text

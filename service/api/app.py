@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +18,7 @@ from indexer.records import ID_PATTERN, ResearcherRecord
 from indexer.settings import Settings
 from service.api import batch, problems
 from service.api.deps import RuntimeDep, SnapshotDep, require
+from service.api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from service.api.schemas import (
     CountryOut,
     GoalFitsOut,
@@ -138,8 +139,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.keys = KeyStore(settings.store_path)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.updater = updater
+    metrics = Metrics(runtime, jobs)
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: it also counts what the limits refuse
 
     v1 = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -154,6 +157,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         snap = rt.snapshot()  # raises NotReady -> 503 problem
         return JSONResponse({"status": "ready", "index_version": snap.version, "model": snap.model,
                              "publications": snap.index.ntotal, "researchers": len(snap.researchers)})
+
+    @app.get("/metrics", tags=["operations"], dependencies=[READ], response_class=PlainTextResponse,
+             responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}, **{k: PROBLEM_RESPONSES[k] for k in (401, 403, 429)}})
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics: requests and latencies by route, the served index, the batch queue."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     @v1.get("/goals", tags=["goals"], dependencies=[READ])
     def list_goals(rt: RuntimeDep) -> GoalsOut:
