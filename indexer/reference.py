@@ -24,11 +24,15 @@ def is_country_code(code: str) -> bool:
     return len(code) == 2 and code.isupper() and pycountry.countries.get(alpha_2=code) is not None
 
 
+COUNTRY_ALIASES = {"UK": "GB", "KOREA": "KR"}  # common names that ISO leaves ambiguous or spells otherwise
+
+
 def country_code(text: str) -> str | None:
     """The alpha-2 code for a code or a name ('de', 'DEU', 'Germany', 'Korea, Republic of'); None if unknown."""
     text = text.strip()
-    if text.upper() == "UK":  # common, though not the ISO code
-        return "GB"
+    alias = COUNTRY_ALIASES.get(text.upper())
+    if alias:
+        return alias
     if len(text) == 2:
         return text.upper() if is_country_code(text.upper()) else None
     try:

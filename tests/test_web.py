@@ -232,7 +232,7 @@ def test_search_form_round_trips_through_its_url() -> None:
 
 def test_search_form_errors_name_their_controls(shared_runtime: Runtime) -> None:
     reference = shared_runtime.reference
-    wanted = SearchForm(goal="6", country="germany; KR", exclude="UK", min_h="5", since="2018", per="20", page="2").to_request(reference)
+    wanted = SearchForm(goal="6", country="germany; Korea", exclude="UK", min_h="5", since="2018", per="20", page="2").to_request(reference)
     assert wanted.query.goal_id == 6 and wanted.filters.countries == ["DE", "KR"] and wanted.filters.exclude_countries == ["GB"]
     assert (wanted.filters.min_h_index, wanted.filters.since_year, wanted.limit, wanted.offset) == (5, 2018, 20, 20)
     with pytest.raises(FormErrors) as caught:
