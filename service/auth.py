@@ -52,6 +52,11 @@ class ApiKey:
     def allows(self, scope: Scope) -> bool:
         return any(SCOPES.index(held) >= SCOPES.index(scope) for held in self.scopes)
 
+    @property
+    def job_owner(self) -> str | None:
+        """Whose batch jobs this key sees: its own, or (admin) everyone's."""
+        return None if self.allows("admin") else self.id
+
     def view(self) -> dict[str, object]:
         """What `keys list` shows: never the secret or its digest."""
         return {"id": self.id, "name": self.name, "scopes": list(self.scopes), "created_at": self.created_at,

@@ -206,3 +206,25 @@ def test_reads_keep_working_during_an_update_and_see_whole_versions(served: Test
         reader.join()
     assert seen and all(status == 200 for status, _ in seen)
     assert {version for _, version in seen} <= {before, after} and seen[-1][1] == after
+
+
+def test_a_batch_key_sees_only_its_own_jobs_and_admin_sees_all(demo_runtime: Runtime) -> None:
+    runtime = fake_runtime(demo_runtime.settings.data_dir, batch_worker=False)
+    alice, bob, admin = api_key(runtime, "batch"), api_key(runtime, "batch"), api_key(runtime, "admin")
+    with TestClient(create_app(runtime)) as client:
+        job = client.post("/v1/batch-jobs", json={"queries": [{"id": "secret", "query": {"text": "confidential project"}}]},
+                          headers=bearer(alice)).json()["id"]
+        assert client.get(f"/v1/batch-jobs/{job}", headers=bearer(alice)).status_code == 200
+        for path in (f"/v1/batch-jobs/{job}", f"/v1/batch-jobs/{job}/results"):
+            assert client.get(path, headers=bearer(bob)).status_code == 404
+        assert client.delete(f"/v1/batch-jobs/{job}", headers=bearer(bob)).status_code == 404
+        assert client.get("/v1/batch-jobs", headers=bearer(bob)).json()["count"] == 0
+        assert [j["id"] for j in client.get("/v1/batch-jobs", headers=bearer(admin)).json()["data"]] == [job]
+        client.post("/key", data={"key": bob})
+        assert client.get(f"/batch/{job}").status_code == 404 and job not in client.get("/batch").text
+
+
+def test_the_access_log_leaves_out_query_strings(served: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/?q=our+secret+project&goal=", "1.1", 200)
+    assert caplog.records[-1].getMessage() == '127.0.0.1:5000 - "GET / HTTP/1.1" 200'

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from indexer.errors import InvalidInput, NotFound
 from indexer.records import ID_PATTERN, ResearcherRecord
 from indexer.settings import Settings
-from service.api import batch, problems
+from service.api import access_log, batch, problems
 from service.api.deps import RuntimeDep, SnapshotDep, require
 from service.api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from service.api.schemas import (
@@ -119,6 +119,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        access_log.install()
         worker = JobWorker(runtime, jobs) if runtime.settings.batch_worker else None
         if worker:
             worker.start()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from indexer.errors import Conflict, InvalidInput
-from service.api.deps import JobsDep, require
+from service.api.deps import BatchKey, JobsDep
+from service.auth import ApiKey
 from service.batch.export import FORMATS, csv_chunks, json_chunks, parquet_bytes
 from service.batch.inputs import BatchOptions, BatchRequest, batch_from_file, check_count
 from service.batch.jobs import FINISHED, Job, JobStore
@@ -101,48 +102,53 @@ async def _submission(request: Request, max_queries: int) -> BatchRequest:
         raise RequestValidationError(exc.errors()) from None
 
 
+def _owner(key: ApiKey | None) -> str | None:
+    return key.job_owner if key else None
+
+
 def router(max_queries: int) -> APIRouter:
-    api = APIRouter(prefix="/batch-jobs", tags=["batch"], dependencies=[Depends(require("batch"))])
+    api = APIRouter(prefix="/batch-jobs", tags=["batch"])
 
     @api.post("", status_code=202, openapi_extra=SUBMIT_BODY, responses={413: {"description": "Upload too large"}})
-    async def submit(request: Request, response: Response, jobs: JobsDep) -> JobOut:
+    async def submit(request: Request, response: Response, jobs: JobsDep, key: BatchKey) -> JobOut:
         """Queue a batch job: JSON (`BatchRequest`), or a CSV / JSON Lines file (multipart `file`, with
         optional `options` as JSON, or the file as the body). Answers 202 with the job; poll its URL."""
-        job = jobs.create(await _submission(request, max_queries))
+        job = jobs.create(await _submission(request, max_queries), owner=key.id if key else None)
         response.headers["Location"] = f"/v1/batch-jobs/{job.id}"
         return job_out(job)
 
     @api.get("")
     def list_jobs(
         jobs: JobsDep,
+        key: BatchKey,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
     ) -> JobsOut:
         """Jobs, newest first."""
-        found, count = jobs.list(limit, offset, state)
+        found, count = jobs.list(limit, offset, state, owner=_owner(key))
         return JobsOut(data=[job_out(j) for j in found], count=count, limit=limit, offset=offset)
 
     @api.get("/{job_id}")
-    def get_job(job_id: JobId, jobs: JobsDep) -> JobOut:
+    def get_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
         """State, progress (done / total), timings, the error of a failed job, the per-query errors,
         and the assignment summary."""
-        return job_out(jobs.get(job_id), with_errors=True, jobs=jobs)
+        return job_out(jobs.get(job_id, _owner(key)), with_errors=True, jobs=jobs)
 
     @api.delete("/{job_id}", responses={409: {"description": "The job has already finished"}})
-    def cancel_job(job_id: JobId, jobs: JobsDep) -> JobOut:
+    def cancel_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
         """Cancel a queued or running job; results of the queries already done are kept."""
-        return job_out(jobs.cancel(job_id))
+        return job_out(jobs.cancel(job_id, _owner(key)))
 
     @api.get("/{job_id}/results", response_class=StreamingResponse, responses={
         200: {"content": {media: {} for media in FORMATS.values()}, "description": "The result rows"},
         409: {"description": "The job has not finished"},
     })
-    def results(job_id: JobId, jobs: JobsDep, format: Literal["csv", "json", "parquet"] = "csv") -> Response:
+    def results(job_id: JobId, jobs: JobsDep, key: BatchKey, format: Literal["csv", "json", "parquet"] = "csv") -> Response:
         """The result rows (one per query and researcher; the assigned pairs for an assignment job),
         each with the query id, rank, researcher, score and components, funding route, index version
         and model."""
-        job = jobs.get(job_id)
+        job = jobs.get(job_id, _owner(key))
         if job.state not in FINISHED:
             raise Conflict(f"batch job {job_id} is {job.state} ({job.done}/{job.total} queries done); results come when it has finished")
         headers = {"Content-Disposition": f'attachment; filename="kakehashi-{job_id}.{format}"'}

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS batch_jobs (
     failed_queries INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     request TEXT NOT NULL,
-    summary TEXT
+    summary TEXT,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS batch_jobs_by_state ON batch_jobs(state, created_at);
 CREATE TABLE IF NOT EXISTS batch_results (
@@ -106,6 +107,8 @@ class JobStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            if "owner" not in {r["name"] for r in conn.execute("PRAGMA table_info(batch_jobs)")}:
+                conn.execute("ALTER TABLE batch_jobs ADD COLUMN owner TEXT")  # stores from before job owners
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -137,19 +140,21 @@ class JobStore:
             request=BatchRequest.model_validate_json(row["request"]),
         )
 
-    def create(self, request: BatchRequest) -> Job:
+    def create(self, request: BatchRequest, owner: str | None = None) -> Job:
+        """`owner`: the id of the API key that submitted the job (None from the CLI)."""
         job_id = uuid.uuid4().hex
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO batch_jobs (id, state, created_at, total, request) VALUES (?, ?, ?, ?, ?)",
-                (job_id, QUEUED, time.time(), len(request.queries), request.model_dump_json()),
+                "INSERT INTO batch_jobs (id, state, created_at, total, request, owner) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, QUEUED, time.time(), len(request.queries), request.model_dump_json(), owner),
             )
         return self.get(job_id)
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        """With `owner`, only that key's job: another's is not found (its existence is not told)."""
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
+        if row is None or (owner is not None and row["owner"] != owner):
             raise NotFound(f"no batch job {job_id!r}")
         return self._job(row)
 
@@ -158,17 +163,15 @@ class JobStore:
             row = conn.execute("SELECT state FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
         return row["state"] if row else CANCELLED
 
-    def list(self, limit: int, offset: int, state: str | None = None) -> tuple[list[Job], int]:
-        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+    def list(self, limit: int, offset: int, state: str | None = None, owner: str | None = None) -> tuple[list[Job], int]:
+        conditions = [(c, v) for c, v in (("state = ?", state), ("owner = ?", owner)) if v is not None]
+        where = ("WHERE " + " AND ".join(c for c, _ in conditions)) if conditions else ""
+        args = tuple(v for _, v in conditions)
         with self._connect() as conn:
             count = conn.execute(f"SELECT COUNT(*) FROM batch_jobs {where}", args).fetchone()[0]
             rows = conn.execute(f"SELECT * FROM batch_jobs {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                                 (*args, limit, offset)).fetchall()
         return [self._job(r) for r in rows], count
-
-    def queue_depth(self) -> int:
-        with self._connect() as conn:
-            return conn.execute("SELECT COUNT(*) FROM batch_jobs WHERE state IN (?, ?)", (QUEUED, RUNNING)).fetchone()[0]
 
     def next_runnable(self) -> str | None:
         """A job left running by an earlier process first (to resume it), then the oldest queued."""
@@ -212,8 +215,8 @@ class JobStore:
                 (state, time.time(), error, json.dumps(summary) if summary else None, job_id, *FINISHED),
             )
 
-    def cancel(self, job_id: str) -> Job:
-        job = self.get(job_id)
+    def cancel(self, job_id: str, owner: str | None = None) -> Job:
+        job = self.get(job_id, owner)
         if job.state in FINISHED:
             raise Conflict(f"batch job {job_id} has already {job.state}; only a queued or running job can be cancelled")
         self.finish(job_id, CANCELLED)

@@ -187,7 +187,7 @@ def router() -> APIRouter:
             key = _caller(request, "batch")
         except KakehashiError as exc:  # the form is shown, with a word on the key it needs
             return _render(request, "batch.html", key_problem=exc.detail)
-        recent, count = jobs.list(20, 0, None)
+        recent, count = jobs.list(20, 0, None, owner=key.job_owner if key else None)
         return _render(request, "batch.html", jobs=[j.view() for j in recent], count=count, key=key)
 
     @pages.post("/batch", response_model=None)
@@ -220,17 +220,17 @@ def router() -> APIRouter:
         except KakehashiError as exc:
             if status_of(exc) in (401, 403):
                 return _error_page(request, exc, template="batch.html", key_problem=exc.detail, values=values)
-            recent, count = jobs.list(20, 0, None)
+            recent, count = jobs.list(20, 0, None, owner=key.job_owner if key else None)
             return _error_page(request, exc, template="batch.html", jobs=[j.view() for j in recent], count=count,
                                values=values, filename=file.filename, key=key)
-        job = jobs.create(body)
+        job = jobs.create(body, owner=key.id if key else None)
         return RedirectResponse(f"/batch/{job.id}", status_code=303)
 
     @pages.get("/batch/{job_id}")
     def job(job_id: str, request: Request, jobs: JobsDep) -> Response:
         try:
-            _caller(request, "batch")
-            found = jobs.get(job_id)
+            key = _caller(request, "batch")
+            found = jobs.get(job_id, key.job_owner if key else None)
         except KakehashiError as exc:
             return _error_page(request, exc)
         return _render(request, "batch_job.html", job=found.view(), finished=found.state in FINISHED,
@@ -240,8 +240,8 @@ def router() -> APIRouter:
     def cancel(job_id: str, request: Request, jobs: JobsDep) -> Response:
         try:
             _same_origin(request)
-            _caller(request, "batch")
-            jobs.cancel(job_id)
+            key = _caller(request, "batch")
+            jobs.cancel(job_id, key.job_owner if key else None)
         except KakehashiError as exc:
             return _error_page(request, exc, back=f"/batch/{quote(job_id, safe='')}")
         return RedirectResponse(f"/batch/{quote(job_id, safe='')}", status_code=303)
