@@ -85,6 +85,7 @@ def test_closed_reads_need_a_key_on_the_api_and_the_page(demo_runtime: Runtime) 
         assert client.post("/v1/matches", json={"query": {"goal_id": 6}}).status_code == 401
         page = client.get("/?goal=6")
         assert page.status_code == 401 and "needs an API key with the &#39;read&#39; scope" in page.text
+        assert 'href="/key?next=/"' in page.text
         assert client.get("/healthz").status_code == 200
         key = api_key(runtime, "read")
         assert client.post("/v1/matches", json={"query": {"goal_id": 6}}, headers=bearer(key)).status_code == 200
