@@ -3,7 +3,7 @@
 A version is a directory under `<data_dir>/indexes/`:
   manifest.json        model, dimension, metric, counts, data hash, build time, file checksums
   vectors.npy          one L2-normalised float32 row per publication
-  publications.faiss   FAISS inner-product index over those rows
+  publications.faiss   FAISS inner-product index over those rows: exact, or approximate (indexer/ann.py)
   publication_ids.json row -> publication id
   fields.npy goals.npy the field descriptions and Moonshot goals, embedded with the same model
   catalog.sqlite       a consistent copy of the store at build time (researchers, publications)
@@ -30,8 +30,10 @@ from typing import Any
 import faiss
 import numpy as np
 
+from indexer import ann
 from indexer.embedder import Embedder, ProgressFn
 from indexer.reference import Reference
+from indexer.settings import AnnSettings
 from indexer.store import Store
 
 FORMAT = 1
@@ -154,9 +156,11 @@ def build_index(
     force: bool = False,
     embed_text: str = "title_abstract",
     multilingual: Embedder | None = None,
+    ann_settings: AnnSettings | None = None,
 ) -> BuildResult:
     """`multilingual`, where given, also embeds every publication's title into a second space
     that Japanese queries are matched in."""
+    ann_settings = ann_settings or AnnSettings()
     remove_stale_builds(index_root)
     digest = data_hash(store, embedder.name, embed_text + (f"+{multilingual.name}" if multilingual else ""))
     existing = version_dirs(index_root)
@@ -192,9 +196,10 @@ def build_index(
         np.save(tmp / MAIN.vectors_file, vectors)
         np.save(tmp / "fields.npy", field_vectors)
         np.save(tmp / "goals.npy", goal_vectors)
-        index = faiss.IndexFlatIP(embedder.dimension)
-        index.add(vectors)
+        index, ann_entry = ann.build_and_tune(vectors, ann_settings)
         faiss.write_index(index, str(tmp / "publications.faiss"))
+        index_type = type(index).__name__
+        del index
         _write_json(tmp / "publication_ids.json", [p.id for p in publications])
         _write_json(tmp / MAIN.keys_file, keys)
         if multilingual is not None:
@@ -214,7 +219,8 @@ def build_index(
             "model": embedder.name,
             "dimension": embedder.dimension,
             "metric": METRIC,
-            "index_type": "IndexFlatIP",
+            "index_type": index_type,
+            "ann": ann_entry,
             "embed_text": embed_text,
             "counts": {
                 "publications": len(publications),

@@ -11,6 +11,7 @@ from datetime import date
 import faiss
 import numpy as np
 
+from indexer import ann
 from indexer.embedder import ENGLISH_ONLY_MODELS, Embedder
 from indexer.errors import InvalidInput, NotFound
 from indexer.reference import Reference
@@ -203,10 +204,10 @@ class Matcher:
             authors = np.unique(np.concatenate([snap.pub_authors[p] for p in found]))
             return authors[allowed[authors]]
         if len(rows) == len(snap.researchers):
-            _, hits = snap.index.search(query.vector[None, :], k)
+            _, hits = snap.index.search(query.vector[None, :], k, params=ann.search_parameters(snap.index, snap.search))
         else:
             selector = faiss.IDSelectorBatch(np.unique(allowed_pubs))
-            _, hits = snap.index.search(query.vector[None, :], k, params=faiss.SearchParameters(sel=selector))
+            _, hits = snap.index.search(query.vector[None, :], k, params=ann.search_parameters(snap.index, snap.search, selector))
         found = hits[0][hits[0] >= 0]
         if query.lexical is not None:
             lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]

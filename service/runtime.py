@@ -45,7 +45,7 @@ class Runtime:
     def holder(self) -> SnapshotHolder:
         return SnapshotHolder(
             self.settings.index_root, self.settings.model, self.settings.index_poll_seconds,
-            lexical=self.settings.ranking.lexical_weight > 0,
+            lexical=self.settings.ranking.lexical_weight > 0, mmap_min_bytes=self.settings.ann.mmap_min_mb * 2**20,
         )
 
     @cached_property
@@ -66,7 +66,7 @@ class Runtime:
         with self.store() as store:
             return build_index(
                 store, self.reference, self.embedder, self.settings.index_root, progress, force, self.settings.embed_text,
-                self.multilingual if self.settings.multilingual else None,
+                self.multilingual if self.settings.multilingual else None, self.settings.ann,
             )
 
     @property

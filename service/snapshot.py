@@ -15,6 +15,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from indexer import ann
 from indexer.errors import IndexUnusable, NotReady
 from indexer.index_build import MANIFEST, file_sha256, read_manifest, version_dirs
 from indexer.records import embedding_text
@@ -82,6 +83,11 @@ class Snapshot:
     def model(self) -> str:
         return self.manifest["model"]
 
+    @property
+    def search(self) -> dict[str, int]:
+        """The approximate index's search breadth (efSearch or nprobe) tuned at build time."""
+        return self.manifest.get("ann", {}).get("search", {})
+
 
 def _verify(path: Path, manifest: dict[str, Any]) -> None:
     for name, expected in manifest.get("files", {}).items():
@@ -92,7 +98,7 @@ def _verify(path: Path, manifest: dict[str, Any]) -> None:
             raise IndexUnusable(f"index version {path.name}: file {name} is corrupt or truncated (checksum mismatch)")
 
 
-def load_snapshot(path: Path, model: str, lexical: bool = False) -> Snapshot:
+def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> Snapshot:
     try:
         manifest = read_manifest(path)
     except (OSError, ValueError) as exc:
@@ -104,7 +110,8 @@ def load_snapshot(path: Path, model: str, lexical: bool = False) -> Snapshot:
         )
     _verify(path, manifest)
     vectors = np.load(path / "vectors.npy", mmap_mode="r")
-    index = faiss.read_index(str(path / "publications.faiss"))
+    index_file = path / "publications.faiss"
+    index = ann.read(str(index_file), mmap=index_file.stat().st_size >= mmap_min_bytes)
     pub_ids: list[str] = json.loads((path / "publication_ids.json").read_text())
     field_ids: list[str] = json.loads((path / "field_ids.json").read_text())
     goal_ids: list[int] = json.loads((path / "goal_ids.json").read_text())
@@ -166,12 +173,12 @@ def load_snapshot(path: Path, model: str, lexical: bool = False) -> Snapshot:
     )
 
 
-def load_newest(index_root: Path, model: str, lexical: bool = False) -> tuple[Snapshot | None, list[str]]:
+def load_newest(index_root: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> tuple[Snapshot | None, list[str]]:
     """The newest version that loads; the reasons the newer ones were passed over."""
     problems: list[str] = []
     for path in reversed(version_dirs(index_root)):
         try:
-            return load_snapshot(path, model, lexical), problems
+            return load_snapshot(path, model, lexical, mmap_min_bytes), problems
         except IndexUnusable as exc:
             problems.append(exc.detail)
         except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError on damaged files
@@ -183,8 +190,9 @@ class SnapshotHolder:
     """Holds the served snapshot; picks up newer versions at most every `poll_seconds`.
     Readers take a reference and keep using it; a swap never changes a snapshot in use."""
 
-    def __init__(self, index_root: Path, model: str, poll_seconds: float, lexical: bool = False) -> None:
+    def __init__(self, index_root: Path, model: str, poll_seconds: float, lexical: bool = False, mmap_min_bytes: int = 2**29) -> None:
         self.index_root, self.model, self.poll_seconds, self.lexical = index_root, model, poll_seconds, lexical
+        self.mmap_min_bytes = mmap_min_bytes
         self._snapshot: Snapshot | None = None
         self._problems: list[str] = []
         self._checked = 0.0
@@ -199,7 +207,7 @@ class SnapshotHolder:
             if newest == self._newest_seen:
                 return  # nothing new since the last look
             self._newest_seen = newest
-            snapshot, problems = load_newest(self.index_root, self.model, self.lexical)
+            snapshot, problems = load_newest(self.index_root, self.model, self.lexical, self.mmap_min_bytes)
             for problem in problems:
                 log.warning("skipping %s", problem)
             self._problems = problems

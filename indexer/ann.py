@@ -1,0 +1,176 @@
+"""The publication index: exact while that is fast enough, approximate beyond.
+
+- `flat`: exact inner-product search (IndexFlatIP), the reference; chosen up to
+  `exact_max_publications`.
+- `hnsw`: a graph over the full vectors (IndexHNSWFlat); about 4·d + 8·M bytes per publication.
+- `ivf_sq8`: inverted lists of 8-bit scalar-quantised vectors (IndexIVFScalarQuantizer); about
+  d + 8 bytes per publication, for when HNSW does not fit the memory budget.
+
+An approximate index is tuned when it is built: its search breadth (efSearch, nprobe) is raised
+until recall@10 against exact search, on queries near the corpus, reaches `min_recall`. The kind,
+its parameters and the measured recall go into the manifest, and the served index searches with
+them."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import faiss
+import numpy as np
+
+from indexer.settings import AnnSettings
+
+RECALL_K = 10
+
+
+@dataclass(frozen=True)
+class AnnPlan:
+    kind: str  # flat, hnsw or ivf_sq8
+    build: dict[str, int]  # construction parameters
+    reason: str
+
+
+def estimated_bytes(kind: str, n: int, dim: int, hnsw_m: int) -> int:
+    per = {"flat": 4 * dim, "hnsw": 4 * dim + 8 * hnsw_m + 16, "ivf_sq8": dim + 8}[kind]
+    return n * per
+
+
+def plan(n: int, dim: int, settings: AnnSettings, exact_ms: float | None = None) -> AnnPlan:
+    """Which index for n publications: the configured kind, else exact while `exact_ms` (its measured
+    median search time) meets the latency target, else HNSW within the memory budget, else IVF-SQ8."""
+    if settings.kind != "auto":
+        kind, reason = settings.kind, f"set by KAKEHASHI_ANN__KIND={settings.kind}"
+    elif exact_ms is not None and exact_ms <= settings.latency_target_ms:
+        kind, reason = "flat", f"exact search takes {exact_ms:.1f} ms (median) <= the target of {settings.latency_target_ms} ms"
+    else:
+        slow = f"exact search takes {exact_ms:.1f} ms > {settings.latency_target_ms} ms" if exact_ms is not None else "exact search too slow"
+        budget = settings.memory_budget_mb * 2**20 if settings.memory_budget_mb else None
+        if budget is None or estimated_bytes("hnsw", n, dim, settings.hnsw_m) <= budget:
+            kind, reason = "hnsw", slow + ("" if budget is None else f"; HNSW fits the budget of {settings.memory_budget_mb} MB")
+        else:
+            kind, reason = "ivf_sq8", slow + f"; HNSW would exceed the budget of {settings.memory_budget_mb} MB"
+    build = {"flat": {}, "hnsw": {"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction},
+             "ivf_sq8": {"nlist": max(16, int(4 * math.sqrt(n)))}}[kind]
+    return AnnPlan(kind, build, reason)
+
+
+def median_search_ms(index: faiss.Index, queries: np.ndarray, search: dict[str, int] | None = None, k: int = RECALL_K) -> float:
+    """Median time of single-query searches (one query at a time, as the service searches)."""
+    params = search_parameters(index, search or {})
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query[None, :], k, params=params)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times))
+
+
+def build(vectors: np.ndarray, chosen: AnnPlan) -> faiss.Index:
+    dim = vectors.shape[1]
+    if chosen.kind == "flat":
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    elif chosen.kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, chosen.build["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = chosen.build["efConstruction"]
+    else:
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, chosen.build["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * chosen.build["nlist"]), replace=False)]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for start in range(0, len(vectors), 100_000):  # in slices: the vectors may be memory-mapped
+        index.add(np.ascontiguousarray(vectors[start:start + 100_000], dtype=np.float32))
+    return index
+
+
+def probe_queries(vectors: np.ndarray, count: int = 200, noise: float = 0.6, seed: int = 0) -> np.ndarray:
+    """Queries near the corpus but not in it: sampled vectors plus noise, renormalised (cosine to
+    their source about 0.85 for 384 dimensions), as a project description sits near, not on, a paper."""
+    rng = np.random.default_rng(seed)
+    picked = np.asarray(vectors[np.sort(rng.choice(len(vectors), min(count, len(vectors)), replace=False))], dtype=np.float32)
+    noisy = picked + rng.normal(0, noise / math.sqrt(vectors.shape[1]), picked.shape).astype(np.float32)
+    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_K) -> np.ndarray:
+    """Exact top-k ids by inner product, in slices (the vectors may be memory-mapped)."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(vectors), 200_000):
+        block = np.asarray(vectors[start:start + 200_000], dtype=np.float32)
+        scores = queries @ block.T
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, axis=1)])
+        best_ids = np.hstack([best_ids, top + start])
+        keep = np.argsort(-best_scores, axis=1)[:, :k]
+        best_scores, best_ids = np.take_along_axis(best_scores, keep, axis=1), np.take_along_axis(best_ids, keep, axis=1)
+    return best_ids
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+def search_parameters(index: faiss.Index, search: dict[str, int], selector: faiss.IDSelector | None = None) -> faiss.SearchParameters:
+    """The parameter object each index kind expects (HNSW and IVF refuse the generic one)."""
+    if isinstance(index, faiss.IndexHNSW):
+        params: faiss.SearchParameters = faiss.SearchParametersHNSW()
+        params.efSearch = search.get("efSearch", 64)
+    elif isinstance(index, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF()
+        params.nprobe = search.get("nprobe", 16)
+    else:
+        params = faiss.SearchParameters()
+    if selector is not None:
+        params.sel = selector
+    return params
+
+
+def tune(index: faiss.Index, vectors: np.ndarray, min_recall: float) -> tuple[dict[str, int], float, int]:
+    """The narrowest search that reaches `min_recall` at k=10: (search parameters, recall, probe
+    queries). An exact index needs none and has recall 1."""
+    if isinstance(index, faiss.IndexFlat):
+        return {}, 1.0, 0
+    queries = probe_queries(vectors)
+    truth = exact_neighbours(vectors, queries)
+    name, values = ("efSearch", [16, 32, 64, 128, 256, 512, 1024]) if isinstance(index, faiss.IndexHNSW) else \
+        ("nprobe", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
+    recall = 0.0
+    for value in values:
+        search = {name: value}
+        _, found = index.search(queries, RECALL_K, params=search_parameters(index, search))
+        recall = recall_at(found, truth)
+        if recall >= min_recall:
+            break
+    return search, recall, len(queries)
+
+
+def build_and_tune(vectors: np.ndarray, settings: AnnSettings) -> tuple[faiss.Index, dict[str, Any]]:
+    """The index and its manifest entry (kind, why, construction and search parameters, recall@10)."""
+    exact_ms = None
+    if settings.kind == "auto":
+        started = time.perf_counter()
+        flat = build(vectors, AnnPlan("flat", {}, ""))
+        exact_ms = median_search_ms(flat, probe_queries(vectors, 21, seed=1), k=1000)
+        if exact_ms <= settings.latency_target_ms:
+            chosen = plan(len(vectors), vectors.shape[1], settings, exact_ms)
+            return flat, _entry(chosen, {}, 1.0, 0, time.perf_counter() - started)
+        del flat
+    chosen = plan(len(vectors), vectors.shape[1], settings, exact_ms)
+    started = time.perf_counter()
+    index = build(vectors, chosen)
+    built = time.perf_counter() - started
+    search, recall, probes = tune(index, vectors, settings.min_recall)
+    return index, _entry(chosen, search, recall, probes, built)
+
+
+def _entry(chosen: AnnPlan, search: dict[str, int], recall: float, probes: int, seconds: float) -> dict[str, Any]:
+    return {"kind": chosen.kind, "reason": chosen.reason, "build": chosen.build, "search": search,
+            "recall_at_10": round(recall, 4), "recall_queries": probes, "build_seconds": round(seconds, 2)}
+
+
+def read(path: str, mmap: bool) -> faiss.Index:
+    """Memory-mapped where asked: the vectors stay on disk and the page cache holds what is used."""
+    return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_MMAP_IFC if mmap else 0)
