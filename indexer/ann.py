@@ -172,5 +172,11 @@ def _entry(chosen: AnnPlan, search: dict[str, int], recall: float, probes: int, 
 
 
 def read(path: str, mmap: bool) -> faiss.Index:
-    """Memory-mapped where asked: the vectors stay on disk and the page cache holds what is used."""
-    return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+    """Memory-mapped where asked and the index kind allows it (flat and HNSW do; FAISS reads IVF
+    lists into memory): the vectors stay in the page cache, shared and reclaimable."""
+    if mmap:
+        try:
+            return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError:
+            pass
+    return faiss.read_index(path)
