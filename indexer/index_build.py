@@ -220,6 +220,7 @@ def build_index(
             "dimension": embedder.dimension,
             "metric": METRIC,
             "index_type": index_type,
+            "embedding_engine": getattr(embedder, "engine", "local"),
             "ann": ann_entry,
             "embed_text": embed_text,
             "counts": {

@@ -61,6 +61,17 @@ class AnnSettings(BaseModel):
     mmap_min_mb: int = Field(512, ge=0, description="Index files at least this large are memory-mapped, not read into memory.")
 
 
+class RaySettings(BaseModel):
+    """`kakehashi index build --engine ray` (indexer/ray_engine.py); RAY_ADDRESS names a cluster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workers: int = Field(2, ge=1, description="Actors embedding at once, each with its own model.")
+    local_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray instance started for the build.")
+    min_texts: int = Field(1000, ge=1, description="Smaller encodes (fields, goals, a few new publications) stay local.")
+    shard_dir: str | None = Field(None, description="Where workers write vector shards; shared storage on a cluster.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__")
 
@@ -76,6 +87,7 @@ class Settings(BaseSettings):
     weights: RankingWeights = RankingWeights()
     ranking: RankingConfig = RankingConfig()
     ann: AnnSettings = AnnSettings()
+    ray: RaySettings = RaySettings()
     candidate_publications: int = Field(1000, ge=10)
     min_similarity: float = Field(0.15, ge=-1, le=1)
     multilingual_min_similarity: float = Field(0.8, ge=-1, le=1)  # e5 similarities sit higher: see docs/evaluation.md

@@ -80,17 +80,18 @@ def progress_bars() -> Iterator[Any]:
         yield factory
 
 
-def build_with_progress(rt: Runtime, force: bool = False) -> None:
+def build_with_progress(rt: Runtime, force: bool = False, engine: str = "local") -> None:
     started = time.perf_counter()
     with progress_bars() as factory:
-        result = rt.build_index(factory, force)
+        result = rt.build_index(factory, force, engine)
     if result.skipped:
         err.print(f"Index {result.version} is up to date; nothing to build.")
     else:
         counts = result.manifest["counts"]
         err.print(
             f"Published index {result.version}: {counts['publications']} publications of {counts['researchers']} researchers, "
-            f"{result.embedded} embedded, {result.reused} reused, in {time.perf_counter() - started:.1f} s."
+            f"{result.embedded} embedded, {result.reused} reused, in {time.perf_counter() - started:.1f} s; "
+            f"index {result.manifest['ann']['kind']} ({result.manifest['ann']['reason']})."
         )
 
 
@@ -123,13 +124,25 @@ def ingest(
 
 
 @index_app.command("build")
-def index_build(force: Annotated[bool, typer.Option(help="Write a new version even if nothing changed.")] = False) -> None:
+def index_build(
+    force: Annotated[bool, typer.Option(help="Write a new version even if nothing changed.")] = False,
+    engine: Annotated[str, typer.Option(help="local, or ray: embed on Ray Data (the `ray` extra; RAY_ADDRESS for a cluster).")] = "local",
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (a GPU where one is present).")] = None,
+) -> None:
     """Embed new or changed publications and publish a new index version atomically."""
-    rt = _runtime()
+    if engine not in ("local", "ray"):
+        fail(f"--engine must be local or ray, not {engine!r}", 2)
+    settings = get_settings()
+    rt = Runtime(settings.model_copy(update={"device": device}) if device else settings)
     with friendly_errors():
         if rt.store_is_empty():
             fail(f"the store at {rt.settings.store_path} is empty; run `kakehashi ingest PATH` first")
-        build_with_progress(rt, force)
+        if engine == "ray":
+            try:
+                import ray  # noqa: F401
+            except ImportError:
+                fail("the ray engine needs Ray: pip install 'kakehashi[ray]'", 2)
+        build_with_progress(rt, force, engine)
 
 
 @index_app.command("list")

@@ -62,10 +62,16 @@ class Runtime:
         with self.store() as store:
             return ingest(path, store, set(self.reference.field_ids), on_progress)
 
-    def build_index(self, progress: ProgressFactory | None = None, force: bool = False) -> BuildResult:
+    def build_index(self, progress: ProgressFactory | None = None, force: bool = False, engine: str = "local") -> BuildResult:
+        """`engine`: local, or ray (indexer/ray_engine.py; needs the `ray` extra)."""
+        embedder = self.embedder
+        if engine == "ray":
+            from indexer.ray_engine import RayEmbedder
+
+            embedder = RayEmbedder(self.embedder, self.settings)
         with self.store() as store:
             return build_index(
-                store, self.reference, self.embedder, self.settings.index_root, progress, force, self.settings.embed_text,
+                store, self.reference, embedder, self.settings.index_root, progress, force, self.settings.embed_text,
                 self.multilingual if self.settings.multilingual else None, self.settings.ann,
             )
 
