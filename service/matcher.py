@@ -4,6 +4,7 @@ candidate researchers (service.ranking), explain the best ones and flag their fu
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -79,6 +80,20 @@ class MatchPage:
     count: int
     query: ResolvedQuery
     weights: RankingWeights
+    stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
+
+
+class Stages:
+    """Wall time per stage of one query, in milliseconds."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.ms[stage] = self.ms.get(stage, 0.0) + 1000 * (now - self._last)
+        self._last = now
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ class Matcher:
             )
         return space
 
-    def _embed_text(self, snap: Snapshot, text: str) -> ResolvedQuery:
+    def _embed_text(self, snap: Snapshot, text: str, stages: Stages | None = None) -> ResolvedQuery:
         """English (or any text the main model reads) in the main space; Japanese, where the main
         model reads English only, in the multilingual space."""
         if len(text) > self.settings.max_query_chars:
@@ -120,8 +135,12 @@ class Matcher:
             fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
             return ResolvedQuery(vector, fields, "text (Japanese: multilingual model)", multilingual=True)
         vector = self._embedder().encode_query(text)
+        if stages:
+            stages.mark("embed")
         fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
         lexical = snap.lexical.scores(text) if snap.lexical is not None else None
+        if stages:
+            stages.mark("lexical")
         return ResolvedQuery(vector, fields, "text", lexical=lexical)
 
     def researcher_row(self, snap: Snapshot, researcher_id: str) -> int:
@@ -130,10 +149,10 @@ class Matcher:
             raise NotFound(f"no researcher with id {researcher_id!r} in index version {snap.version}")
         return row
 
-    def resolve(self, snap: Snapshot, query: Query, filters: Filters) -> ResolvedQuery:
+    def resolve(self, snap: Snapshot, query: Query, filters: Filters, stages: Stages | None = None) -> ResolvedQuery:
         self._check_fields(filters.fields)
         if query.text is not None:
-            resolved = self._embed_text(snap, query.text)
+            resolved = self._embed_text(snap, query.text, stages)
         elif query.goal_id is not None:
             goal = self.reference.goal(query.goal_id)
             if goal is None:
@@ -301,17 +320,24 @@ class Matcher:
         limit: int = 10, offset: int = 0,
     ) -> MatchPage:
         filters = filters or Filters()
-        resolved = self.resolve(snap, query, filters)
+        stages = Stages()
+        resolved = self.resolve(snap, query, filters, stages)
+        stages.mark("resolve")  # what is left of resolving: a goal or researcher vector, the fields
         used_weights = self.weights(weights)
         allowed = self._allowed(snap, filters)
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
-        ranked = self.rank(snap, resolved, self._candidates(snap, resolved, allowed), filters.since_year, used_weights)
+        stages.mark("filter")
+        candidates = self._candidates(snap, resolved, allowed)
+        stages.mark("search")
+        ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights)
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
         kept = np.flatnonzero(ranked.components["topical"] >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
+        stages.mark("rank")
         matches = [self._explain(snap, ranked, int(i), resolved, filters.since_year) for i in order[offset : offset + limit]]
-        return MatchPage(matches, len(order), resolved, used_weights)
+        stages.mark("explain")
+        return MatchPage(matches, len(order), resolved, used_weights, stages.ms)
 
     def score(
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -177,19 +178,25 @@ def create_app(runtime: Runtime) -> FastAPI:
             raise NotFound(f"no Moonshot goal {goal_id}; goals are 1-{len(rt.reference.goals)}")
         return goal_out(goal)
 
-    @v1.post("/matches", tags=["matching"], dependencies=[READ])
-    def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> MatchPageOut:
-        """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route."""
+    @v1.post("/matches", tags=["matching"], dependencies=[READ], response_model=MatchPageOut)
+    def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
+        """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route.
+        The `Server-Timing` header says where the time went (embed, lexical, filter, search, rank,
+        explain, serialise)."""
         limit = body.limit if "limit" in body.model_fields_set else min(body.limit, settings.max_page_size)
         if limit > settings.max_page_size:
             raise InvalidInput(f"limit {limit} is above the page size limit of {settings.max_page_size}; page with offset")
         page = rt.matcher.match(snap, body.query, body.filters, body.weights, limit, body.offset)
+        started = time.perf_counter()
         weights = page.weights.model_dump()
-        return MatchPageOut(
+        out = MatchPageOut(
             data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
             count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
             index_version=snap.version, model=snap.model,
-        )
+        ).model_dump_json()
+        stages = {**page.stages_ms, "serialise": 1000 * (time.perf_counter() - started)}
+        timing = ", ".join(f"{name};dur={ms:.2f}" for name, ms in stages.items())
+        return Response(out, media_type="application/json", headers={"Server-Timing": timing})
 
     @v1.post("/scores", tags=["matching"], dependencies=[READ])
     def scores(body: ScoreRequest, rt: RuntimeDep, snap: SnapshotDep) -> ScoresOut:
