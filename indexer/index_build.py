@@ -94,12 +94,13 @@ MAIN = Space("model", "vectors.npy", "embedding_keys.json")
 MULTILINGUAL = Space("multilingual_model", "multilingual.npy", "multilingual_keys.json")
 
 
-def _reusable_vectors(index_root: Path, model: str, space: Space) -> dict[str, np.ndarray]:
-    """embedding key -> vector, from the newest version whose space was built with the same model."""
+def _reusable_vectors(index_root: Path, model: str, space: Space, precision: str | None = None) -> dict[str, np.ndarray]:
+    """embedding key -> vector, from the newest version whose space was built with the same model
+    (and, for the main space, at the same precision)."""
     for path in reversed(version_dirs(index_root)):
         try:
             manifest = read_manifest(path)
-            if manifest.get(space.model_key) != model:
+            if manifest.get(space.model_key) != model or (space is MAIN and (manifest.get("encoder_precision") or "fp32") != (precision or "fp32")):
                 continue
             keys = json.loads((path / space.keys_file).read_text())
             vectors = np.load(path / space.vectors_file, mmap_mode="r")
@@ -162,7 +163,9 @@ def build_index(
     that Japanese queries are matched in."""
     ann_settings = ann_settings or AnnSettings()
     remove_stale_builds(index_root)
-    digest = data_hash(store, embedder.name, embed_text + (f"+{multilingual.name}" if multilingual else ""))
+    precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
+    digest = data_hash(store, embedder.name + (f"@{precision}" if precision and precision != "fp32" else ""),
+                       embed_text + (f"+{multilingual.name}" if multilingual else ""))
     existing = version_dirs(index_root)
     if existing and not force:
         newest = read_manifest(existing[-1])
@@ -174,7 +177,7 @@ def build_index(
     # same text, same model: same vector, whichever version embedded it
     keys = [f"{embed_text}:{p.text_hash}" for p in publications]
     vectors, embedded = _embed_publications(
-        embedder, [p.text(embed_text) for p in publications], keys, _reusable_vectors(index_root, embedder.name, MAIN),
+        embedder, [p.text(embed_text) for p in publications], keys, _reusable_vectors(index_root, embedder.name, MAIN, precision),
         (lambda n: progress("Embedding publications", n)) if progress else None,
     )
     field_vectors = embedder.encode(field_texts)
@@ -221,6 +224,7 @@ def build_index(
             "metric": METRIC,
             "index_type": index_type,
             "embedding_engine": getattr(embedder, "engine", "local"),
+            "encoder_precision": precision,
             "ann": ann_entry,
             "embed_text": embed_text,
             "counts": {

@@ -62,6 +62,7 @@ class RayEmbedder:
     def __init__(self, local: Embedder, settings: Settings) -> None:
         self.local, self.settings = local, settings
         self.name, self.dimension = local.name, local.dimension
+        self.precision = getattr(local, "precision", None)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.local.encode_query(text)
