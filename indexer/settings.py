@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     reference_dir: Path = PROJECT_ROOT / "data"
     model: str = PACKAGED_MODEL
     embed_batch_size: int = Field(64, ge=1, le=4096)
-    precision: Literal["fp32", "bf16"] = "fp32"  # of the sentence-transformers model; bench/encoders.py measures both
+    precision: Literal["fp32", "bf16"] = "bf16"  # of the sentence-transformers model: bench/encoders.py, docs/performance.md
     device: str = "cpu"
 
     embed_text: Literal["title_abstract", "title"] = "title_abstract"
