@@ -65,6 +65,7 @@ class Snapshot:
     researchers: list[ResearcherInfo]
     researcher_row: dict[str, int]
     researcher_pubs: list[np.ndarray]  # researcher row -> publication rows
+    pub_counts: np.ndarray  # researcher row -> how many publications
     countries: np.ndarray  # researcher row -> country code or ''
     h_index: np.ndarray  # -1 where unknown
     field_ids: list[str]
@@ -162,6 +163,7 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
         pub_years=np.array([p.year or 0 for p in publications], dtype=np.int32),  # type: ignore[union-attr]
         pub_fields=pub_fields, pub_authors=[np.asarray(a, dtype=np.int64) for a in authors_of],
         researchers=researchers, researcher_row=researcher_row, researcher_pubs=researcher_pubs,
+        pub_counts=np.array([len(p) for p in researcher_pubs], dtype=np.int64),
         countries=countries, h_index=np.array([r.h_index if r.h_index is not None else -1 for r in researchers]),
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=goal_vectors,
         strength=country_strength(pub_fields, pub_countries, citations, field_ids),
