@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,17 @@ def researcher(rid: str, country: str = "DE", titles: tuple[str, ...] = ("Quantu
     }
 
 
+def copy_state(source: Path, target: Path) -> Path:
+    """A data directory's copy that is consistent while other tests' apps use the source: index
+    versions as files, the SQLite store through SQLite's backup (its WAL files come and go)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("kakehashi.sqlite*"))
+    with sqlite3.connect(source / "kakehashi.sqlite") as live, sqlite3.connect(target / "kakehashi.sqlite") as copy:
+        live.backup(copy)
+    live.close()
+    copy.close()
+    return target
+
+
 @pytest.fixture(scope="session")
 def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory with the demo corpus ingested and indexed with the fake embedder (built once)."""
@@ -61,7 +73,7 @@ def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_runtime(demo_state: Path, tmp_path: Path) -> Runtime:
     """A private copy of the demo state, so a test may change it."""
     copy = tmp_path / "state"
-    shutil.copytree(demo_state, copy)
+    copy_state(demo_state, copy)
     return fake_runtime(copy)
 
 

@@ -3,7 +3,6 @@ each approximate index tuned to the recall target, recorded in the manifest, and
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from indexer.settings import AnnSettings
 from service.api.app import create_app
 from service.query import Filters, Query
 from service.snapshot import load_snapshot
-from tests.conftest import fake_runtime
+from tests.conftest import copy_state, fake_runtime
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -53,7 +52,7 @@ def test_the_exact_reference_agrees_with_numpy() -> None:
 
 
 def test_an_hnsw_index_is_recorded_served_memory_mapped_and_ranks_like_exact(tmp_path: Path, demo_state: Path) -> None:
-    shutil.copytree(demo_state, tmp_path / "state")
+    copy_state(demo_state, tmp_path / "state")
     exact_version = version_dirs(tmp_path / "state" / "indexes")[-1]
     runtime = fake_runtime(tmp_path / "state", ann=AnnSettings(kind="hnsw", hnsw_m=16, mmap_min_mb=0))
     built = runtime.build_index(force=True)

@@ -22,7 +22,7 @@ import uvicorn
 
 from indexer.settings import PROJECT_ROOT
 from service.api.app import create_app, request_line_limit
-from tests.conftest import api_key, fake_runtime
+from tests.conftest import api_key, copy_state, fake_runtime
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator[Live]:
     """The service with its batch worker, on a free loopback port, in a thread."""
     state = tmp_path_factory.mktemp("browser") / "state"
-    shutil.copytree(demo_state, state)
+    copy_state(demo_state, state)
     runtime = fake_runtime(state)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning",
                                            h11_max_incomplete_event_size=request_line_limit(runtime.settings)))

@@ -1,7 +1,6 @@
 """The `kakehashi` command line as a new user meets it."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from typer.testing import CliRunner
 from indexer.embedder import FAKE_MODEL
 from indexer.settings import get_settings
 from service.cli import app
-from tests.conftest import researcher, write_jsonl
+from tests.conftest import copy_state, researcher, write_jsonl
 
 runner = CliRunner()
 
@@ -63,7 +62,7 @@ def test_index_build_on_an_empty_store_says_what_to_do(env, tmp_path: Path) -> N
 
 def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: Path) -> None:  # type: ignore[no-untyped-def]
     state = tmp_path / "state"
-    shutil.copytree(demo_state, state)
+    copy_state(demo_state, state)
     env(state)
     assert "up to date" in run("index", "build").output
 
@@ -125,7 +124,7 @@ def test_batch_writes_results_and_explains_an_assignment(env, demo_state: Path, 
     import pyarrow.parquet as pq
 
     state = tmp_path / "state"
-    shutil.copytree(demo_state, state)
+    copy_state(demo_state, state)
     env(state)
     projects = tmp_path / "projects.csv"
     projects.write_text("id,text,goal_id,countries\np1,quantum sensing with diamond,,\np2,,6,\np3,,3,DE;FR\n", encoding="utf-8")

@@ -6,7 +6,6 @@ complete index version is served."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from indexer.settings import PROJECT_ROOT
 from indexer.store import Store
 from service.api.app import create_app
 from service.snapshot import SnapshotHolder
-from tests.conftest import api_key, fake_runtime, researcher, write_jsonl
+from tests.conftest import api_key, copy_state, fake_runtime, researcher, write_jsonl
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -61,7 +60,7 @@ def served_version(data_dir: Path) -> str:
 @pytest.fixture()
 def indexed(demo_state: Path, tmp_path: Path) -> Path:
     """A copy of the demo state: store and one complete index version."""
-    shutil.copytree(demo_state, tmp_path / "state")
+    copy_state(demo_state, tmp_path / "state")
     return tmp_path / "state"
 
 

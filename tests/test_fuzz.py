@@ -11,7 +11,6 @@ Every check of the responses stays. KAKEHASHI_FUZZ_EXAMPLES sets the examples pe
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.app import create_app
-from tests.conftest import api_key, fake_runtime
+from tests.conftest import api_key, copy_state, fake_runtime
 
 EXAMPLES = int(os.environ.get("KAKEHASHI_FUZZ_EXAMPLES", "40"))
 CASES: Counter[str] = Counter()
@@ -50,7 +49,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @pytest.fixture(scope="module")
 def admin_key(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator[str]:
     state = tmp_path_factory.mktemp("fuzz") / "state"
-    shutil.copytree(demo_state, state)
+    copy_state(demo_state, state)
     runtime = fake_runtime(state, index_updates=False, open_read=False)  # the schema declares a key on every operation
     app = create_app(runtime)
     with TestClient(app):  # runs the lifespan: the batch worker takes the jobs the fuzzer submits
