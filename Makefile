@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test test-quick setup
+.PHONY: run test test-quick setup bench
 
 run: $(VENV)/.ready
 	$(BIN)/kakehashi serve
@@ -17,6 +17,13 @@ test-quick: $(VENV)/.ready-test
 	$(BIN)/python -m pytest -m "not model"
 
 setup: $(VENV)/.ready
+
+# The performance benchmarks of docs/performance.md (about 35 minutes on 2 cores); figures in bench/results/.
+bench: $(VENV)/.ready
+	$(BIN)/python bench/scale.py --sizes 100000 1000000 --queries 100
+	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/embed_throughput.py --json bench/results/embed_throughput.json
+	$(BIN)/python bench/service_scale.py --publications 1000000 --json bench/results/service_1000000.json
 
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -44,6 +44,7 @@ from indexer.index_build import FORMAT, MANIFEST, file_sha256  # noqa: E402
 from indexer.reference import load_reference  # noqa: E402
 from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
 from indexer.store import SCHEMA  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
 
 QUERIES = [
     "GaN power transistors and EUV lithography for advanced chip packaging",
@@ -136,12 +137,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--publications", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=60)
-    parser.add_argument("--demo-state", type=Path, required=True, help="a data directory with the demo corpus indexed with the packaged model")
+    parser.add_argument("--demo-state", type=Path, help="a data directory with the demo corpus indexed with the packaged model (built if not given)")
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="kakehashi-scale-"))
     settings = Settings(data_dir=data_dir, model=PACKAGED_MODEL, multilingual=False)
+    if args.demo_state is None:  # index the demo corpus once, for its real vectors and titles
+        args.demo_state = data_dir / "demo"
+        demo = Runtime(settings.model_copy(update={"data_dir": args.demo_state}))
+        demo.ingest(demo.demo_corpus)
+        demo.build_index()
     result: dict[str, object] = {"publications": args.publications, "cores": os.cpu_count()}
     try:
         result["corpus"] = written = write_version(data_dir, args.publications, args.demo_state, settings)
