@@ -15,9 +15,8 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.errors import InvalidInput, NotFound
-from indexer.records import ID_PATTERN, ResearcherRecord
 from indexer.settings import Settings
-from service.api import access_log, batch, problems
+from service.api import access_log, batch, problems, researcher_writes
 from service.api.deps import RuntimeDep, SnapshotDep, require
 from service.api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from service.api.schemas import (
@@ -28,9 +27,7 @@ from service.api.schemas import (
     IndexStatusOut,
     MatchPageOut,
     MatchRequest,
-    ResearcherIn,
     ResearcherOut,
-    ResearcherWriteOut,
     ScoreOut,
     ScoreRequest,
     ScoresOut,
@@ -102,8 +99,7 @@ class _TooLarge(Exception):
 
 
 ResearcherId = Annotated[str, Path(max_length=200)]
-READ, ADMIN = Depends(require("read")), Depends(require("admin"))
-WritableId = Annotated[str, Path(pattern=ID_PATTERN)]
+READ = Depends(require("read"))
 CountryCode = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 
 
@@ -219,40 +215,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Agencies, joint-funding arrangements, funding route and measured strength per field."""
         return country_out(code.upper(), snap, rt.reference)
 
-    @v1.put("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN],
-            responses={201: {"model": ResearcherWriteOut, "description": "Created"}})
-    def put_researcher(researcher_id: WritableId, body: ResearcherIn, rt: RuntimeDep, response: Response) -> ResearcherWriteOut:
-        """Store a researcher (a house record; its id, if given, must be the one in the path), then
-        update the index in the background: only new or changed publications are embedded."""
-        if body.id is not None and body.id != researcher_id:
-            raise InvalidInput(f"the body's id {body.id!r} is not the id in the path, {researcher_id!r}")
-        unknown = [f for f in body.fields if f not in rt.reference.field_ids]
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {unknown}; known fields: {', '.join(rt.reference.field_ids)}")
-        record = ResearcherRecord.model_validate({**body.model_dump(), "id": researcher_id})
-        with rt.store() as store:
-            counts = store.upsert_researchers([record])
-        changed = counts.added + counts.updated > 0
-        if counts.added:
-            response.status_code = 201
-        return _write_out(researcher_id, "created" if counts.added else "updated" if changed else "unchanged", changed)
-
-    @v1.delete("/researchers/{researcher_id}", tags=["researchers"], dependencies=[ADMIN])
-    def delete_researcher(researcher_id: ResearcherId, rt: RuntimeDep) -> ResearcherWriteOut:
-        """Remove a researcher and the publications no one else wrote; the index follows in the background."""
-        with rt.store() as store:
-            if not store.delete_researcher(researcher_id):
-                raise NotFound(f"no researcher with id {researcher_id!r} in the store")
-        return _write_out(researcher_id, "deleted", True)
-
-    def _write_out(researcher_id: str, outcome: str, changed: bool) -> ResearcherWriteOut:
-        if changed and settings.index_updates:
-            updater.request()
-        served = runtime.holder.peek()
-        return ResearcherWriteOut(id=researcher_id, outcome=outcome,  # type: ignore[arg-type]
-                                  index_update="queued" if changed and settings.index_updates else "none",
-                                  index_version=served.version if served else None)
-
     @v1.get("/index", tags=["operations"], dependencies=[READ])
     def index_status(rt: RuntimeDep) -> IndexStatusOut:
         """The served index version and the state of background index updates."""
@@ -264,6 +226,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
 
     v1.include_router(batch.router(settings.max_batch_queries))
+    v1.include_router(researcher_writes.router(updater))
     app.include_router(v1)
     app.include_router(pages.router())
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
