@@ -73,8 +73,9 @@ class RayEmbedder:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=self.settings.ray.local_cpus, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            address = os.environ.get("RAY_ADDRESS")  # a cluster sets its own resources; a local instance takes ours
+            local = {} if address else {"num_cpus": self.settings.ray.local_cpus, "include_dashboard": False}
+            ray.init(address=address, log_to_driver=False, configure_logging=False, **local)
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         shard_root = self.settings.ray.shard_dir or tempfile.gettempdir()
