@@ -33,9 +33,9 @@ class AnnPlan:
     reason: str
 
 
-def estimated_bytes(kind: str, n: int, dim: int, hnsw_m: int) -> int:
-    per = {"flat": 4 * dim, "hnsw": 4 * dim + 8 * hnsw_m + 16, "ivf_sq8": dim + 8}[kind]
-    return n * per
+def hnsw_bytes(n: int, dim: int, hnsw_m: int) -> int:
+    """HNSW's size estimate: the full vectors plus about 2·M links a node."""
+    return n * (4 * dim + 8 * hnsw_m + 16)
 
 
 def plan(n: int, dim: int, settings: AnnSettings, exact_ms: float | None = None) -> AnnPlan:
@@ -48,7 +48,7 @@ def plan(n: int, dim: int, settings: AnnSettings, exact_ms: float | None = None)
     else:
         slow = f"exact search takes {exact_ms:.1f} ms > {settings.latency_target_ms} ms" if exact_ms is not None else "exact search too slow"
         budget = settings.memory_budget_mb * 2**20 if settings.memory_budget_mb else None
-        if budget is None or estimated_bytes("hnsw", n, dim, settings.hnsw_m) <= budget:
+        if budget is None or hnsw_bytes(n, dim, settings.hnsw_m) <= budget:
             kind, reason = "hnsw", slow + ("" if budget is None else f"; HNSW fits the budget of {settings.memory_budget_mb} MB")
         else:
             kind, reason = "ivf_sq8", slow + f"; HNSW would exceed the budget of {settings.memory_budget_mb} MB"

@@ -107,6 +107,19 @@ def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
     return StoredResearcher(**data)
 
 
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection (autocommit, rows by name, foreign keys on), for tables in the store's
+    file that other threads and processes use too (batch jobs, API keys)."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,12 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from indexer.errors import InvalidInput, NotFound, RateLimited, Unauthorized
+from indexer.store import connect
 
 Scope = Literal["read", "batch", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "batch", "admin")
@@ -52,15 +51,15 @@ class ApiKey:
     def allows(self, scope: Scope) -> bool:
         return any(SCOPES.index(held) >= SCOPES.index(scope) for held in self.scopes)
 
-    @property
-    def job_owner(self) -> str | None:
-        """Whose batch jobs this key sees: its own, or (admin) everyone's."""
-        return None if self.allows("admin") else self.id
-
     def view(self) -> dict[str, object]:
         """What `keys list` shows: never the secret or its digest."""
         return {"id": self.id, "name": self.name, "scopes": list(self.scopes), "created_at": self.created_at,
                 "revoked_at": self.revoked_at, "active": self.revoked_at is None}
+
+
+def job_owner(key: ApiKey | None) -> str | None:
+    """Whose batch jobs a caller sees: its key's own; everyone's for an admin key (and the CLI, which has none)."""
+    return None if key is None or key.allows("admin") else key.id
 
 
 def _digest(secret: str) -> str:
@@ -80,18 +79,9 @@ class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        with connect(path) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        try:
-            yield conn
-        finally:
-            conn.close()
 
     def create(self, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
         """The new key's record and the key itself (shown once; only its digest is kept)."""
@@ -103,16 +93,16 @@ class KeyStore:
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32).replace("_", "-")
         chosen = tuple(s for s in SCOPES if s in scopes)
         now = time.time()
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             conn.execute("INSERT INTO api_keys VALUES (?,?,?,?,?,NULL)", (key_id, name.strip(), _digest(secret), json.dumps(chosen), now))
         return ApiKey(key_id, name.strip(), chosen, now, None), f"{PREFIX}_{key_id}_{secret}"
 
     def list(self) -> list[ApiKey]:
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             return [self._key(r) for r in conn.execute("SELECT * FROM api_keys ORDER BY created_at")]
 
     def revoke(self, key_id: str) -> ApiKey:
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             changed = conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), key_id)).rowcount
             row = conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         if row is None:
@@ -126,7 +116,7 @@ class KeyStore:
         parsed = _parse(key)
         row = None
         if parsed:
-            with self._connect() as conn:
+            with connect(self.path) as conn:
                 row = conn.execute("SELECT * FROM api_keys WHERE id = ?", (parsed[0],)).fetchone()
         expected = row["secret_sha256"] if row else _digest("\0no such key")  # the same work for an unknown id
         matches = hmac.compare_digest(expected, _digest(parsed[1] if parsed else ""))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from indexer.errors import Conflict, InvalidInput
 from service.api.deps import BatchKey, JobsDep
-from service.auth import ApiKey
+from service.auth import job_owner
 from service.batch.export import FORMATS, csv_chunks, json_chunks, parquet_bytes
 from service.batch.inputs import BatchOptions, BatchRequest, batch_from_file, check_count
 from service.batch.jobs import FINISHED, Job, JobStore
@@ -102,10 +102,6 @@ async def _submission(request: Request, max_queries: int) -> BatchRequest:
         raise RequestValidationError(exc.errors()) from None
 
 
-def _owner(key: ApiKey | None) -> str | None:
-    return key.job_owner if key else None
-
-
 def router(max_queries: int) -> APIRouter:
     api = APIRouter(prefix="/batch-jobs", tags=["batch"])
 
@@ -126,19 +122,19 @@ def router(max_queries: int) -> APIRouter:
         state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
     ) -> JobsOut:
         """Jobs, newest first."""
-        found, count = jobs.list(limit, offset, state, owner=_owner(key))
+        found, count = jobs.list(limit, offset, state, owner=job_owner(key))
         return JobsOut(data=[job_out(j) for j in found], count=count, limit=limit, offset=offset)
 
     @api.get("/{job_id}")
     def get_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
         """State, progress (done / total), timings, the error of a failed job, the per-query errors,
         and the assignment summary."""
-        return job_out(jobs.get(job_id, _owner(key)), with_errors=True, jobs=jobs)
+        return job_out(jobs.get(job_id, job_owner(key)), with_errors=True, jobs=jobs)
 
     @api.delete("/{job_id}", responses={409: {"description": "The job has already finished"}})
     def cancel_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
         """Cancel a queued or running job; results of the queries already done are kept."""
-        return job_out(jobs.cancel(job_id, _owner(key)))
+        return job_out(jobs.cancel(job_id, job_owner(key)))
 
     @api.get("/{job_id}/results", response_class=StreamingResponse, responses={
         200: {"content": {media: {} for media in FORMATS.values()}, "description": "The result rows"},
@@ -148,7 +144,7 @@ def router(max_queries: int) -> APIRouter:
         """The result rows (one per query and researcher; the assigned pairs for an assignment job),
         each with the query id, rank, researcher, score and components, funding route, index version
         and model."""
-        job = jobs.get(job_id, _owner(key))
+        job = jobs.get(job_id, job_owner(key))
         if job.state not in FINISHED:
             raise Conflict(f"batch job {job_id} is {job.state} ({job.done}/{job.total} queries done); results come when it has finished")
         headers = {"Content-Disposition": f'attachment; filename="kakehashi-{job_id}.{format}"'}

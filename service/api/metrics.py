@@ -35,7 +35,7 @@ class ServiceState(Collector):
         info.add_metric([], {"version": served.version if served else "", "model": served.model if served else ""})
         queue = GaugeMetricFamily("kakehashi_batch_jobs", "Batch jobs waiting or running", labels=["state"])
         for state in ("queued", "running"):
-            queue.add_metric([state], self.jobs.list(1, 0, state)[1])  # type: ignore[arg-type]
+            queue.add_metric([state], self.jobs.count(state))
         yield from (publications, researchers, info, queue)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.errors import Conflict, KakehashiError, NotFound, NotReady
+from indexer.store import connect
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import BatchRequest
 from service.matcher import Match, MatchPage
@@ -104,25 +105,15 @@ class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             if "owner" not in {r["name"] for r in conn.execute("PRAGMA table_info(batch_jobs)")}:
                 conn.execute("ALTER TABLE batch_jobs ADD COLUMN owner TEXT")  # stores from before job owners
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys=ON")
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -152,22 +143,26 @@ class JobStore:
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         """With `owner`, only that key's job: another's is not found (its existence is not told)."""
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             row = conn.execute("SELECT * FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None or (owner is not None and row["owner"] != owner):
             raise NotFound(f"no batch job {job_id!r}")
         return self._job(row)
 
     def state(self, job_id: str) -> str:
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             row = conn.execute("SELECT state FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
         return row["state"] if row else CANCELLED
+
+    def count(self, state: str) -> int:
+        with connect(self.path) as conn:
+            return conn.execute("SELECT COUNT(*) FROM batch_jobs WHERE state = ?", (state,)).fetchone()[0]
 
     def list(self, limit: int, offset: int, state: str | None = None, owner: str | None = None) -> tuple[list[Job], int]:
         conditions = [(c, v) for c, v in (("state = ?", state), ("owner = ?", owner)) if v is not None]
         where = ("WHERE " + " AND ".join(c for c, _ in conditions)) if conditions else ""
         args = tuple(v for _, v in conditions)
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             count = conn.execute(f"SELECT COUNT(*) FROM batch_jobs {where}", args).fetchone()[0]
             rows = conn.execute(f"SELECT * FROM batch_jobs {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                                 (*args, limit, offset)).fetchall()
@@ -175,7 +170,7 @@ class JobStore:
 
     def next_runnable(self) -> str | None:
         """A job left running by an earlier process first (to resume it), then the oldest queued."""
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             row = conn.execute(
                 "SELECT id FROM batch_jobs WHERE state IN (?, ?) ORDER BY state = ? DESC, created_at, id LIMIT 1",
                 (QUEUED, RUNNING, RUNNING),
@@ -223,7 +218,7 @@ class JobStore:
         return self.get(job_id)
 
     def query_errors(self, job_id: str) -> list[dict[str, Any]]:
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             rows = conn.execute("SELECT position, query_id, error FROM batch_query_errors WHERE job_id = ? ORDER BY position", (job_id,))
             return [dict(r) for r in rows]
 
@@ -231,7 +226,7 @@ class JobStore:
         """Result rows in query order then rank; for an assignment job, the assigned pairs only."""
         job = self.get(job_id)
         assigned_only = job.request.options.assignment is not None and job.state == SUCCEEDED
-        with self._connect() as conn:
+        with connect(self.path) as conn:
             rows = conn.execute(
                 "SELECT row, assigned FROM batch_results WHERE job_id = ?"
                 + (" AND assigned = 1" if assigned_only else "") + " ORDER BY position, rank",

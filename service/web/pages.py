@@ -23,7 +23,7 @@ from indexer.reference import country_name
 from service.api.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key
 from service.api.problems import status_of
 from service.api.schemas import country_out, match_out, researcher_out
-from service.auth import ApiKey, Scope
+from service.auth import ApiKey, Scope, job_owner
 from service.batch.export import csv_chunks
 from service.batch.inputs import AssignmentRules, BatchOptions, batch_from_file
 from service.batch.jobs import FINISHED
@@ -187,7 +187,7 @@ def router() -> APIRouter:
             key = _caller(request, "batch")
         except KakehashiError as exc:  # the form is shown, with a word on the key it needs
             return _render(request, "batch.html", key_problem=exc.detail)
-        recent, count = jobs.list(20, 0, None, owner=key.job_owner if key else None)
+        recent, count = jobs.list(20, 0, None, owner=job_owner(key))
         return _render(request, "batch.html", jobs=[j.view() for j in recent], count=count, key=key)
 
     @pages.post("/batch", response_model=None)
@@ -220,7 +220,7 @@ def router() -> APIRouter:
         except KakehashiError as exc:
             if status_of(exc) in (401, 403):
                 return _error_page(request, exc, template="batch.html", key_problem=exc.detail, values=values)
-            recent, count = jobs.list(20, 0, None, owner=key.job_owner if key else None)
+            recent, count = jobs.list(20, 0, None, owner=job_owner(key))
             return _error_page(request, exc, template="batch.html", jobs=[j.view() for j in recent], count=count,
                                values=values, filename=file.filename, key=key)
         job = jobs.create(body, owner=key.id if key else None)
@@ -230,7 +230,7 @@ def router() -> APIRouter:
     def job(job_id: str, request: Request, jobs: JobsDep) -> Response:
         try:
             key = _caller(request, "batch")
-            found = jobs.get(job_id, key.job_owner if key else None)
+            found = jobs.get(job_id, job_owner(key))
         except KakehashiError as exc:
             return _error_page(request, exc)
         return _render(request, "batch_job.html", job=found.view(), finished=found.state in FINISHED,
@@ -241,7 +241,7 @@ def router() -> APIRouter:
         try:
             _same_origin(request)
             key = _caller(request, "batch")
-            jobs.cancel(job_id, key.job_owner if key else None)
+            jobs.cancel(job_id, job_owner(key))
         except KakehashiError as exc:
             return _error_page(request, exc, back=f"/batch/{quote(job_id, safe='')}")
         return RedirectResponse(f"/batch/{quote(job_id, safe='')}", status_code=303)
