@@ -18,16 +18,17 @@ import statistics
 import threading
 import time
 
-from indexer.settings import PROJECT_ROOT, get_settings
+from kernel.data import GRADED_QUERIES
+from kernel.settings import get_settings
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import AssignmentRules, BatchRequest
 from service.batch.jobs import JobStore, run_job
-from service.query import Query
+from service.matching.query import Query
 from service.runtime import Runtime
 
 
 def batch_queries(runtime: Runtime, n: int) -> list[dict]:
-    texts = [q["text"] for q in json.loads((PROJECT_ROOT / "data/evaluation/graded_queries.json").read_text())["queries"]]
+    texts = [q["text"] for q in json.loads(GRADED_QUERIES.read_text())["queries"]]
     snap = runtime.snapshot()
     researchers = [r.id for r in snap.researchers[:: max(1, len(snap.researchers) // n)]]
     out = []
@@ -65,7 +66,7 @@ def main() -> None:
     snap = runtime.snapshot()
     runtime.embedder.encode_query("warm up")
     jobs = JobStore(runtime.settings.store_path)
-    print(f"index {snap.version}, model {snap.model}, {len(snap.researchers)} researchers, {snap.index.ntotal} publications")
+    print(f"index {snap.version}, model {snap.model}, {snap.researcher_count} researchers, {snap.publication_count} publications")
 
     alone = interactive_latency(runtime)
     job = jobs.create(BatchRequest.model_validate({"queries": batch_queries(runtime, args.queries), "options": {"limit": 10}}))

@@ -23,10 +23,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer.embedder import load_embedder  # noqa: E402
-from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
+from kernel.data import DEMO_CORPUS as DEMO  # noqa: E402
+from kernel.settings import Settings  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
-
-DEMO = PROJECT_ROOT / "data" / "demo" / "researchers.jsonl.gz"
 
 
 def main() -> None:

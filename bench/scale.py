@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer import ann  # noqa: E402
-from indexer.settings import AnnSettings  # noqa: E402
+from kernel.settings import AnnSettings  # noqa: E402
 
 
 def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:

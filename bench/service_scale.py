@@ -36,14 +36,17 @@ import httpx
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from indexer import ann  # noqa: E402
+from indexer import (
+    ann,  # noqa: E402
+    schema,  # noqa: E402
+)
 from indexer.embedder import PACKAGED_MODEL, load_embedder  # noqa: E402
 from indexer.index_build import FORMAT, MANIFEST, file_sha256  # noqa: E402
-from indexer.reference import load_reference  # noqa: E402
-from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
-from indexer.store import SCHEMA  # noqa: E402
+from kernel.reference import load_reference  # noqa: E402
+from kernel.settings import Settings  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 
 QUERIES = [
@@ -94,8 +97,8 @@ def write_version(data_dir: Path, n: int, demo_state: Path, settings: Settings) 
                         ("field_ids.json", list(reference.field_ids)), ("goal_ids.json", [g.id for g in reference.goals])):
         (path / name).write_text(json.dumps(value))
     researchers = n // 10
+    schema.ensure(path / "catalog.sqlite")
     with sqlite3.connect(path / "catalog.sqlite") as catalog:
-        catalog.executescript(SCHEMA)
         catalog.executemany("INSERT INTO researchers VALUES (?,?,?,?,NULL,?,NULL,NULL,'[]','synthetic',1,'',0)",
                             ((f"r{r}", f"Researcher {r}", f"Institute {r % 997}", COUNTRIES[r % len(COUNTRIES)], int(rng.integers(1, 60)))
                              for r in range(researchers)))
@@ -121,8 +124,8 @@ def rss_mb(pid: int) -> float:
 
 def model_only_rss_mb() -> float:
     """What the model alone costs a process: RSS after loading it minus after the same imports."""
-    code = (f"import os; os.environ['HF_HUB_OFFLINE']='1'; import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); import numpy, faiss, torch, sentence_transformers; "
-            "from indexer.embedder import load_embedder; from indexer.settings import Settings; s=open('/proc/self/status').read(); "
+    code = (f"import os; os.environ['HF_HUB_OFFLINE']='1'; import sys; sys.path.insert(0, {str(ROOT)!r}); import numpy, faiss, torch, sentence_transformers; "
+            "from indexer.embedder import load_embedder; from kernel.settings import Settings; s=open('/proc/self/status').read(); "
             "a=int(s.split('VmRSS:')[1].split()[0]); e=load_embedder(Settings()); e.encode_query('warm up'); "
             "b=int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]); print(a, b)")
     before, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -154,7 +157,7 @@ def main() -> None:
         env = {**os.environ, "KAKEHASHI_DATA_DIR": str(data_dir), "KAKEHASHI_MULTILINGUAL": "false", "KAKEHASHI_RATE_LIMIT_PER_MINUTE": "0"}
         started = time.perf_counter()
         service = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--no-demo", "--port", str(args.port)],
-                                   cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=600) as client:
                 while True:

@@ -21,7 +21,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.settings import AnnSettings
+from kernel.settings import AnnSettings
 
 RECALL_K = 10
 

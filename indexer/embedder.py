@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from indexer.errors import InvalidInput
-from indexer.settings import MULTILINGUAL_MODEL, PACKAGED_MODEL, Settings
+from kernel.errors import InvalidInput
+from kernel.settings import MULTILINGUAL_MODEL, PACKAGED_MODEL, Settings
 
 FAKE_MODEL = "fake:hashing-384"
 ENGLISH_ONLY_MODELS = frozenset({PACKAGED_MODEL, FAKE_MODEL})  # no usable embedding of Japanese text

@@ -32,9 +32,9 @@ import numpy as np
 
 from indexer import ann
 from indexer.embedder import Embedder, ProgressFn
-from indexer.reference import Reference
-from indexer.settings import AnnSettings
 from indexer.store import Store
+from kernel.reference import Reference
+from kernel.settings import AnnSettings
 
 FORMAT = 1
 METRIC = "inner_product"  # cosine: every vector is L2-normalised

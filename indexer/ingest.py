@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import InvalidInput
 from indexer.records import Rejection, ResearcherRecord, validate_researcher
 from indexer.sources.files import base_suffix, iter_json_records, list_inputs
 from indexer.sources.house import read_house_csv
 from indexer.sources.openalex import OpenAlexBatch, kind_of
 from indexer.store import Store
+from kernel.errors import InvalidInput
 
 BATCH = 500
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embedder import Embedder, ProgressFn, load_embedder
-from indexer.settings import Settings
+from kernel.settings import Settings
 
 
 class _Encode:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from indexer.reference import is_country_code
+from kernel.reference import is_country_code
 
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 ID_PATTERN = r"^[^\s\x00-\x1f][^\x00-\x1f]{0,199}$"

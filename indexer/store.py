@@ -1,66 +1,20 @@
-"""SQLite store: researchers, publications, authorships, ingest runs and index versions.
-
-Every write runs in one transaction; WAL mode lets readers go on while a write is in progress.
-"""
+"""The corpus in the store: researchers, publications, authorships, ingest runs and index versions
+(the tables are indexer/schema.py's). Every write runs in one transaction; WAL mode lets readers
+go on while a write is in progress."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer import schema
 from indexer.records import PublicationRecord, ResearcherRecord, embedding_text
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS researchers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    institution TEXT,
-    country TEXT,
-    orcid TEXT,
-    h_index INTEGER,
-    works_count INTEGER,
-    cited_by_count INTEGER,
-    declared_fields TEXT NOT NULL DEFAULT '[]',
-    source TEXT NOT NULL,
-    fictional INTEGER NOT NULL DEFAULT 0,
-    content_hash TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS publications (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    abstract TEXT,
-    year INTEGER,
-    cited_by_count INTEGER,
-    text_hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS authorships (
-    researcher_id TEXT NOT NULL REFERENCES researchers(id) ON DELETE CASCADE,
-    publication_id TEXT NOT NULL REFERENCES publications(id),
-    position INTEGER NOT NULL,
-    PRIMARY KEY (researcher_id, publication_id)
-);
-CREATE INDEX IF NOT EXISTS authorships_by_publication ON authorships(publication_id);
-CREATE TABLE IF NOT EXISTS ingest_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    path TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL NOT NULL,
-    summary TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS index_versions (
-    version TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    manifest TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -107,29 +61,11 @@ def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
     return StoredResearcher(**data)
 
 
-@contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """A short-lived connection (autocommit, rows by name, foreign keys on), for tables in the store's
-    file that other threads and processes use too (batch jobs, API keys)."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys=ON")
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only`: a store or a copy of one (an index version's catalog) that is only read."""
         self.path = path
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        self._conn = schema.open_read_only(path) if read_only else schema.open_store(path)
 
     def close(self) -> None:
         self._conn.close()
@@ -140,15 +76,8 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return schema.transaction(self._conn)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -230,8 +159,10 @@ class Store:
     def researchers(self) -> list[StoredResearcher]:
         return [researcher_from_row(r) for r in self._conn.execute("SELECT * FROM researchers ORDER BY id")]
 
-    def publications(self) -> list[StoredPublication]:
-        return [StoredPublication(**dict(r)) for r in self._conn.execute("SELECT * FROM publications ORDER BY id")]
+    def publications(self, abstracts: bool = True) -> list[StoredPublication]:
+        """`abstracts=False` leaves them out (None), for readers that need the rest only."""
+        columns = "id, title, " + ("abstract" if abstracts else "NULL AS abstract") + ", year, cited_by_count, text_hash"
+        return [StoredPublication(**dict(r)) for r in self._conn.execute(f"SELECT {columns} FROM publications ORDER BY id")]
 
     def publications_of(self, researcher_id: str) -> list[StoredPublication]:
         rows = self._conn.execute(

@@ -21,23 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from indexer.errors import InvalidInput, NotFound, RateLimited, Unauthorized
-from indexer.store import connect
+from indexer import schema
+from indexer.schema import connect
+from kernel.errors import InvalidInput, NotFound, RateLimited, Unauthorized
 
 Scope = Literal["read", "batch", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "batch", "admin")
 PREFIX = "kk"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    secret_sha256 TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -74,14 +65,11 @@ def _parse(key: str) -> tuple[str, str] | None:
 
 
 class KeyStore:
-    """The `api_keys` table in the store's SQLite file."""
+    """The `api_keys` table (indexer/schema.py) in the store's SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with connect(path) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+        schema.ensure(path)
 
     def create(self, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
         """The new key's record and the key itself (shown once; only its digest is kept)."""

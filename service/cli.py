@@ -26,14 +26,16 @@ from rich.progress import (
 from rich.table import Table
 
 from indexer.embedder import ProgressFn
-from indexer.errors import InvalidInput, KakehashiError
 from indexer.index_build import read_manifest, version_dirs
 from indexer.records import Rejection
-from indexer.settings import PROJECT_ROOT, get_settings
 from indexer.sources.files import iter_json_records
+from kernel.data import OPENALEX_SAMPLE
+from kernel.errors import InvalidInput, KakehashiError
+from kernel.settings import get_settings
 from service.auth import KeyStore
-from service.matcher import Match
-from service.query import Filters, Query, Weights
+from service.matching.matcher import Match
+from service.matching.query import Filters, Query, Weights
+from service.matching.row import LIST_SEPARATOR, match_row
 from service.runtime import Runtime
 
 app = typer.Typer(help="Kakehashi: find foreign research partners for Japanese R&D, with the funding route.", no_args_is_help=True)
@@ -198,7 +200,8 @@ def serve(
     """Serve the API (and /docs). On first run: load the demo corpus and index it."""
     import uvicorn
 
-    from service.api.app import create_app, request_line_limit
+    from service.http.app import create_app
+    from service.http.limits import request_line_limit
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = _runtime()
@@ -221,16 +224,13 @@ def _filters(country: list[str], exclude_country: list[str], field: list[str], m
     )
 
 
-def _match_json(match: Match, rank: int) -> dict[str, Any]:
-    r = match.researcher
+def _match_json(row: dict[str, Any], match: Match) -> dict[str, Any]:
+    """The flat match row, and what explains it: the fields, the evidence, the country's strength,
+    the direct route's flags."""
     return {
-        "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
-        "score": match.score, "components": match.components.as_dict(), "fields": [f for f, _ in r.fields],
-        "evidence": [e.__dict__ for e in match.evidence],
+        **row, "fields": [f for f, _ in match.researcher.fields], "evidence": [e.__dict__ for e in match.evidence],
         "country_strength": {f: s.strength for f, s in match.strength.items()},
-        "funding_route": match.route.route, "no_counterpart_agency": match.route.no_counterpart_agency,
-        "no_government_channel": match.route.no_government_channel,
-        "joint_agencies": sorted({a for o in match.route.joint_options for a in o.partner_agencies}),
+        "no_counterpart_agency": match.route.no_counterpart_agency, "no_government_channel": match.route.no_government_channel,
     }
 
 
@@ -263,25 +263,25 @@ def match(
         weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency)
         snap = rt.snapshot()
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
+    rows = [(match_row(offset + i + 1, m, page.query.fields, snap.version, snap.model), m) for i, m in enumerate(page.matches)]
     if as_json:
-        doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
+        doc = {"data": [_match_json(row, m) for row, m in rows], "count": page.count,
                "query_fields": page.query.fields, "index_version": snap.version, "model": snap.model}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
     for column in ("#", "score", "researcher", "country", "fields", "route", "best-matching publication"):
         table.add_column(column)
-    for i, m in enumerate(page.matches):
-        r = m.researcher
-        route = m.route.route
-        if m.route.route == "joint":
-            route += ": " + ", ".join(sorted({a for o in m.route.joint_options for a in o.partner_agencies}))
+    for row, m in rows:
+        route = row["funding_route"]
+        if row["joint_agencies"]:
+            route += ": " + row["joint_agencies"].replace(LIST_SEPARATOR, ", ")
         elif m.route.no_government_channel:
             route += " (no gov. channel)"
         best = m.evidence[0]
         table.add_row(
-            str(offset + i + 1), f"{m.score:.3f}", f"{r.name}\n{r.institution or ''}", r.country or "?",
-            ", ".join(f for f, _ in r.fields), route, f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
+            str(row["rank"]), f"{row['score']:.3f}", f"{row['name']}\n{row['institution'] or ''}", row["country"] or "?",
+            ", ".join(f for f, _ in m.researcher.fields), route, f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
         )
     out.print(table)
     out.print(f"index {snap.version}, model {snap.model}", style="dim")
@@ -449,7 +449,7 @@ def evaluate(
     )
 
     rt = _runtime()
-    source = openalex or PROJECT_ROOT.parent / "shared" / "openalex-sample"
+    source = openalex or OPENALEX_SAMPLE
     if not source.exists():
         err.print(f"No OpenAlex records at {source}: the held-out publication set is skipped.")
     chosen = [c for c in CONFIGURATIONS if not config or c.name in config]

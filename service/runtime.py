@@ -9,11 +9,11 @@ from pathlib import Path
 from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
 from indexer.index_build import BuildResult, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
-from indexer.reference import Reference, cached_reference
-from indexer.settings import Settings
 from indexer.store import Store
-from service.matcher import Matcher
-from service.snapshot import Snapshot, SnapshotHolder
+from kernel.reference import Reference, cached_reference
+from kernel.settings import Settings
+from service.matching.matcher import Matcher
+from service.matching.snapshot import Snapshot, SnapshotHolder
 
 DEMO_CORPUS = "demo/researchers.jsonl.gz"
 

@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from indexer.embedder import FAKE_MODEL, FakeEmbedder  # noqa: E402
-from indexer.settings import PROJECT_ROOT, Settings  # noqa: E402
-from service.api.app import create_app  # noqa: E402
+from kernel.data import DEMO_CORPUS, OPENALEX_SAMPLE  # noqa: E402, F401 (the tests' corpora)
+from kernel.settings import Settings  # noqa: E402
 from service.auth import KeyStore  # noqa: E402
+from service.http.app import create_app  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 
-OPENALEX_SAMPLE = PROJECT_ROOT.parent / "shared" / "openalex-sample"
-DEMO_CORPUS = PROJECT_ROOT / "data" / "demo" / "researchers.jsonl.gz"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from indexer import ann
 from indexer.index_build import version_dirs
-from indexer.settings import AnnSettings
-from service.api.app import create_app
-from service.query import Filters, Query
-from service.snapshot import load_snapshot
+from kernel.settings import AnnSettings
+from service.http.app import create_app
+from service.matching.query import Filters, Query
+from service.matching.snapshot import load_snapshot
 from tests.conftest import copy_state, fake_runtime
 
 

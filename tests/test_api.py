@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
+from service.http.app import create_app
 from service.runtime import Runtime
 from tests.conftest import authorized, fake_runtime, researcher, write_jsonl
 

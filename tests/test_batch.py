@@ -12,9 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
 from service.batch.inputs import BatchRequest
-from service.batch.jobs import COLUMNS, JobStore, JobWorker, run_job
+from service.batch.jobs import JobStore, JobWorker, run_job
+from service.http.app import create_app
+from service.matching.row import BATCH_COLUMNS as COLUMNS
 from service.runtime import Runtime
 from tests.conftest import authorized, fake_runtime
 

@@ -20,16 +20,16 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from indexer.settings import PROJECT_ROOT
-from service.api.app import create_app, request_line_limit
-from tests.conftest import api_key, copy_state, fake_runtime
+from service.http.app import create_app
+from service.http.limits import request_line_limit
+from tests.conftest import ROOT, api_key, copy_state, fake_runtime
 
 pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("KAKEHASHI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # Headless, and quiet: this machine's network is closed, so no background connections.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from indexer.embedder import FAKE_MODEL
-from indexer.settings import get_settings
+from kernel.settings import get_settings
 from service.cli import app
 from tests.conftest import copy_state, researcher, write_jsonl
 

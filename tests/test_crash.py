@@ -18,15 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from indexer.index_build import version_dirs
-from indexer.settings import PROJECT_ROOT
 from indexer.store import Store
-from service.api.app import create_app
-from service.snapshot import SnapshotHolder
-from tests.conftest import api_key, copy_state, fake_runtime, researcher, write_jsonl
+from service.http.app import create_app
+from service.matching.snapshot import SnapshotHolder
+from tests.conftest import ROOT, api_key, copy_state, fake_runtime, researcher, write_jsonl
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, **(env or {})})
 
 

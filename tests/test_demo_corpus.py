@@ -6,10 +6,10 @@ import runpy
 from collections import Counter
 from pathlib import Path
 
-from indexer.reference import load_reference
-from indexer.settings import PROJECT_ROOT
+from kernel.data import DATA_DIR
+from kernel.reference import load_reference
 
-DEMO = PROJECT_ROOT / "data" / "demo"
+DEMO = DATA_DIR / "demo"
 
 
 def test_the_committed_corpus_is_what_the_generator_makes(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_the_committed_corpus_is_what_the_generator_makes(tmp_path: Path) -> Non
 def test_corpus_is_fictional_broad_and_well_formed() -> None:
     with gzip.open(DEMO / "researchers.jsonl.gz", "rt") as handle:
         records = [json.loads(line) for line in handle]
-    fields = set(load_reference(PROJECT_ROOT / "data").field_ids)
+    fields = set(load_reference(DATA_DIR).field_ids)
     assert len(records) >= 2000
     assert all(r["fictional"] is True and r["source"] == "demo" for r in records)
     assert len({r["country"] for r in records}) >= 30

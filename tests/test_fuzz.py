@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.app import create_app
+from service.http.app import create_app
 from tests.conftest import api_key, copy_state, fake_runtime
 
 EXAMPLES = int(os.environ.get("KAKEHASHI_FUZZ_EXAMPLES", "40"))

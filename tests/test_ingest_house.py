@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import InvalidInput
+from kernel.errors import InvalidInput
 from tests.conftest import fake_runtime, researcher, write_jsonl
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import InvalidInput, NotFound
-from service.query import Filters, Query, Weights
+from kernel.errors import InvalidInput, NotFound
+from service.matching.query import Filters, Query, Weights
 from service.runtime import Runtime
 from tests.conftest import fake_runtime, researcher, write_jsonl
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from indexer.settings import RankingConfig, RankingWeights
-from service import ranking
-from service.strength import country_strength
+from kernel.settings import RankingConfig, RankingWeights
+from service.matching import ranking
+from service.matching.strength import country_strength
 
 # three candidates: [0.8, 0.1, 0.1], [0.75, 0.7, 0.7, 0.2], [0.6]
 SIMS = np.array([0.1, 0.8, 0.1, 0.7, 0.2, 0.75, 0.7, 0.6])

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from indexer.settings import RaySettings
+from kernel.settings import RaySettings
 from service.cli import app as cli
-from service.query import Filters, Query
+from service.matching.query import Filters, Query
 from service.runtime import Runtime
 from tests.conftest import DEMO_CORPUS, fake_runtime
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.settings import PACKAGED_MODEL, Settings
-from service.api.app import create_app
-from service.query import Query
+from kernel.settings import PACKAGED_MODEL, Settings
+from service.http.app import create_app
+from service.matching.query import Query
 from service.runtime import Runtime
 from tests.conftest import DEMO_CORPUS, OPENALEX_SAMPLE
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import ReferenceDataError
-from indexer.reference import load_reference
-from indexer.settings import PROJECT_ROOT
+from kernel.data import DATA_DIR
+from kernel.errors import ReferenceDataError
+from kernel.reference import load_reference
 
-DATA = PROJECT_ROOT / "data"
+DATA = DATA_DIR
 
 
 def test_reference_data_is_complete() -> None:

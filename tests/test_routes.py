@@ -2,11 +2,11 @@
 
 import pytest
 
-from indexer.reference import load_reference
-from indexer.settings import PROJECT_ROOT
-from service.routes import IP_CONDITIONS, funding_route
+from kernel.data import DATA_DIR
+from kernel.reference import load_reference
+from service.matching.routes import IP_CONDITIONS, funding_route
 
-REF = load_reference(PROJECT_ROOT / "data")
+REF = load_reference(DATA_DIR)
 
 
 def test_joint_where_an_arrangement_covers_the_field() -> None:

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.api.app import create_app
 from service.auth import KeyStore
 from service.cli import app as cli
+from service.http.app import create_app
 from service.runtime import Runtime
 from tests.conftest import api_key, fake_runtime, researcher
 

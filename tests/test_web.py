@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
 from service.batch.export import csv_chunks, spreadsheet_safe
+from service.http.app import create_app
+from service.http.web.forms import FormErrors, SearchForm
 from service.runtime import Runtime
-from service.web.forms import FormErrors, SearchForm
 from tests.conftest import api_key, fake_runtime
 
 RESULT = re.compile(r'<h3 id="r(\d+)"><span class="rank">\d+\.</span> <a href="/researchers/([^"]+)">([^<]+)</a>')

@@ -16,7 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vocabulary import (  # noqa: E402
-    ABSTRACT_CLOSINGS, ABSTRACT_METHODS, ABSTRACT_OPENINGS, ABSTRACT_RESULTS, SUBTOPICS, TITLE_TEMPLATES,
+    ABSTRACT_CLOSINGS,
+    ABSTRACT_METHODS,
+    ABSTRACT_OPENINGS,
+    ABSTRACT_RESULTS,
+    SUBTOPICS,
+    TITLE_TEMPLATES,
 )
 
 SEED = 20261126

@@ -1,4 +1,4 @@
-"""Result rows as CSV, JSON or Parquet: streamed where the format allows."""
+"""Flat match rows (service/matching/row.py) as CSV, JSON or Parquet: streamed where the format allows."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import InvalidInput
-from service.batch.jobs import COLUMNS
+from kernel.errors import InvalidInput
+from service.matching.row import BATCH_COLUMNS, parquet_schema
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 
@@ -32,7 +32,7 @@ def spreadsheet_safe(value: Any) -> Any:
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> Iterator[str]:
+def csv_chunks(rows: Iterable[dict[str, Any]], columns: Sequence[str] = BATCH_COLUMNS) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -49,7 +49,7 @@ def json_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """A JSON array, one row per line."""
     yield "["
     for i, row in enumerate(rows):
-        yield ("," if i else "") + "\n" + json.dumps({k: row.get(k) for k in COLUMNS}, ensure_ascii=False)
+        yield ("," if i else "") + "\n" + json.dumps({k: row.get(k) for k in BATCH_COLUMNS}, ensure_ascii=False)
     yield "\n]\n"
 
 
@@ -57,15 +57,7 @@ def parquet_bytes(rows: Iterable[dict[str, Any]]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([
-        ("job_id", pa.string()), ("query_id", pa.string()), ("rank", pa.int32()), ("researcher_id", pa.string()),
-        ("name", pa.string()), ("institution", pa.string()), ("country", pa.string()), ("score", pa.float64()),
-        ("topical", pa.float64()), ("strength", pa.float64()), ("impact", pa.float64()), ("recency", pa.float64()),
-        ("funding_route", pa.string()), ("joint_agencies", pa.string()), ("query_fields", pa.string()),
-        ("assigned", pa.bool_()), ("index_version", pa.string()), ("model", pa.string()),
-    ])
-    assert tuple(schema.names) == COLUMNS
-    table = pa.Table.from_pylist([{k: row.get(k) for k in COLUMNS} for row in rows], schema=schema)
+    table = pa.Table.from_pylist([{k: row.get(k) for k in BATCH_COLUMNS} for row in rows], schema=parquet_schema(BATCH_COLUMNS))
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from indexer.errors import InvalidInput
-from service.query import Filters, Id, Query, Weights
+from kernel.errors import InvalidInput
+from service.matching.query import Filters, Id, Query, Weights
 
 CSV_LIST_SEPARATOR = ";"
 CSV_QUERY_COLUMNS = ("text", "goal_id", "researcher_id")

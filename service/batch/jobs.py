@@ -16,59 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import Conflict, KakehashiError, NotFound, NotReady
-from indexer.store import connect
+from indexer import schema
+from indexer.schema import connect
+from kernel.errors import Conflict, KakehashiError, NotFound, NotReady
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import BatchRequest
-from service.matcher import Match, MatchPage
-from service.rows import match_row
+from service.matching.matcher import Match, MatchPage
+from service.matching.row import match_row
+from service.matching.snapshot import Snapshot
 from service.runtime import Runtime
-from service.snapshot import Snapshot
 
 log = logging.getLogger("kakehashi.batch")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS batch_jobs (
-    id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    total INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0,
-    failed_queries INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    request TEXT NOT NULL,
-    summary TEXT,
-    owner TEXT
-);
-CREATE INDEX IF NOT EXISTS batch_jobs_by_state ON batch_jobs(state, created_at);
-CREATE TABLE IF NOT EXISTS batch_results (
-    job_id TEXT NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
-    assigned INTEGER,
-    row TEXT NOT NULL,
-    PRIMARY KEY (job_id, position, rank)
-);
-CREATE TABLE IF NOT EXISTS batch_query_errors (
-    job_id TEXT NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    query_id TEXT NOT NULL,
-    error TEXT NOT NULL,
-    PRIMARY KEY (job_id, position)
-);
-"""
-
-# the columns of every result row, in export order
-COLUMNS = (
-    "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score",
-    "topical", "strength", "impact", "recency", "funding_route", "joint_agencies", "query_fields",
-    "assigned", "index_version", "model",
-)
 
 
 @dataclass(frozen=True)
@@ -99,28 +60,17 @@ class Job:
 
 
 class JobStore:
-    """The jobs' tables, in the same SQLite file as the corpus. One connection per call, so any
-    thread may use it."""
+    """The jobs' tables (indexer/schema.py), in the same SQLite file as the corpus. One connection
+    per call, so any thread may use it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with connect(self.path) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            if "owner" not in {r["name"] for r in conn.execute("PRAGMA table_info(batch_jobs)")}:
-                conn.execute("ALTER TABLE batch_jobs ADD COLUMN owner TEXT")  # stores from before job owners
+        schema.ensure(path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with connect(self.path) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with connect(self.path) as conn, schema.transaction(conn):
+            yield conn
 
     @staticmethod
     def _job(row: sqlite3.Row) -> Job:

@@ -5,27 +5,21 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from indexer.embedder import Embedder
-from indexer.settings import RankingConfig, RankingWeights, Settings
+from indexer.embedder import Embedder, ProgressFn
+from kernel.data import DEMO_LABELS, GRADED_QUERIES
+from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
-from service.evaluation.sets import (
-    EvalSet,
-    goal_field_set,
-    graded_set,
-    held_out_set,
-    read_labels,
-    without_publication,
-)
-from service.fields import query_fields
-from service.matcher import TOPICAL_ONLY, Matcher, ResolvedQuery
+from service.evaluation.sets import EvalSet, goal_field_set, graded_set, held_out_set, read_labels
+from service.matching.matcher import TOPICAL_ONLY, Matcher
+from service.matching.query import Filters
+from service.matching.snapshot import Snapshot, load_newest
 from service.runtime import Runtime
-from service.snapshot import Snapshot, load_newest
 
 DEFAULT = RankingConfig()
 COMPONENT_WEIGHTS = RankingWeights(topical=0.75, strength=0.10, impact=0.10, recency=0.05)
@@ -85,6 +79,28 @@ class Row:
     versus_baseline: tuple[float, float, float] | None = None
 
 
+class MemoEmbedder:
+    """An embedder that keeps every query vector it made: each configuration resolves its queries
+    through the production resolver, and no query text is embedded twice."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder, self.name = embedder, embedder.name
+        self.precision = getattr(embedder, "precision", None)  # the index build keys reused vectors by it
+        self._queries: dict[str, np.ndarray] = {}
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
+        return self.embedder.encode(texts, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.embedder.encode_query(text)
+        return self._queries[text]
+
+
 class States:
     """Evaluation states (store + index) under `<data_dir>/evaluation/`, built once and reused."""
 
@@ -123,14 +139,12 @@ class Evaluation:
         self.runtime = runtime
         self.quick = quick
         self.openalex = openalex
-        self.states = States(runtime.settings, runtime.embedder, runtime.multilingual, progress)
-        data = runtime.settings.reference_dir
-        self.labels = read_labels(data / "demo" / "labels.jsonl.gz")
-        self.graded_queries = data / "evaluation" / "graded_queries.json"
+        self.embedder, self.multilingual = MemoEmbedder(runtime.embedder), MemoEmbedder(runtime.multilingual)
+        self.states = States(runtime.settings, self.embedder, self.multilingual, progress)
+        self.labels = read_labels(DEMO_LABELS)
         self.demo = runtime.demo_corpus if not quick else demo_subset(
             runtime.demo_corpus, self.states.root / "demo-quick.jsonl", researchers=300)
         self._sets: dict[tuple[str, str], EvalSet] = {}
-        self._vectors: dict[tuple[str, str], np.ndarray] = {}
 
     def sets(self, embed_text: str) -> list[EvalSet]:
         names = (["held_out"] if self.openalex else []) + ["goal_field", "graded"]
@@ -149,28 +163,14 @@ class Evaluation:
             elif name == "goal_field":
                 self._sets[key] = goal_field_set(demo, self.runtime.reference, self.labels)
             else:
-                self._sets[key] = graded_set(demo, self.graded_queries, self.labels, japanese=name == "graded_ja")
+                self._sets[key] = graded_set(demo, GRADED_QUERIES, self.labels, japanese=name == "graded_ja")
         return self._sets[key]
-
-    def _query_vectors(self, eval_set: EvalSet) -> np.ndarray:
-        key = (eval_set.name, eval_set.snapshot.path.name)
-        if key not in self._vectors:
-            texts = [q.text for q in eval_set.queries if q.text is not None]
-            if eval_set.multilingual:
-                encoded = iter([self.runtime.multilingual.encode_query(t) for t in texts])
-            else:
-                encoded = iter(self.runtime.embedder.encode(texts)) if texts else iter(())
-            self._vectors[key] = np.stack([
-                next(encoded) if q.text is not None else eval_set.snapshot.goal_vectors[q.goal_index]
-                for q in eval_set.queries
-            ])
-        return self._vectors[key]
 
     def run(self, configurations: list[Configuration]) -> list[Row]:
         results: list[tuple[Row, np.ndarray]] = []
         for config in configurations:
             settings = self.runtime.settings.model_copy(update={"ranking": config.ranking, "weights": config.weights})
-            matcher = Matcher(settings, self.runtime.reference, lambda: self.runtime.embedder)
+            matcher = Matcher(settings, self.runtime.reference, lambda: self.embedder, lambda: self.multilingual)
             for eval_set in self.sets(config.embed_text):
                 results.append(self._evaluate(matcher, config, eval_set))
         baselines = {row.set: main for row, main in results if row.configuration == BASELINE}
@@ -183,18 +183,13 @@ class Evaluation:
     def _evaluate(self, matcher: Matcher, config: Configuration, eval_set: EvalSet) -> tuple[Row, np.ndarray]:
         """The set's row, and the per-query values of its main figure (pair loss or reciprocal rank)."""
         base = eval_set.snapshot
-        vectors = self._query_vectors(eval_set)
-        everyone = np.arange(len(base.researchers))
+        everyone = np.arange(base.researcher_count)
         per_query: list[tuple[float, ...]] = []
         losses: list[float] = []
-        for query, vector in zip(eval_set.queries, vectors):
-            snap = without_publication(base, query.held_out) if query.held_out is not None else base
-            space = snap.multilingual if eval_set.multilingual else None
-            fields = query_fields(vector, space.field_vectors if space else snap.field_vectors, snap.field_ids, matcher.settings.max_fields_per_query)
-            use_lexical = config.ranking.lexical_weight > 0 and query.text and snap.lexical and not eval_set.multilingual
-            lexical = snap.lexical.scores(query.text) if use_lexical else None
-            resolved = ResolvedQuery(vector, fields, query.id, lexical=lexical, multilingual=eval_set.multilingual)
-            ranked = matcher.rank(snap, resolved, everyone, None, config.weights)
+        for query in eval_set.queries:
+            snap = base.without_publication(query.held_out) if query.held_out is not None else base
+            resolved = matcher.resolver.resolve(snap, query.query, Filters())
+            ranked = matcher.rank(snap, resolved, everyone, None, config.weights)  # every researcher, unfiltered
             scores = np.full(len(everyone), -np.inf)
             scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)

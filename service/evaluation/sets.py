@@ -10,18 +10,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from indexer.records import embedding_text
-from indexer.reference import Reference
-from service.snapshot import Snapshot
+from kernel.reference import Reference
+from service.matching.query import Query
+from service.matching.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,12 @@ class EvalQuery:
     id: str
     grades: np.ndarray  # per researcher row
     text: str | None = None
-    goal_index: int | None = None  # row of snapshot.goal_vectors
+    goal_id: int | None = None
     held_out: int | None = None  # publication row left out of every profile
+
+    @property
+    def query(self) -> Query:
+        return Query(text=self.text, goal_id=self.goal_id)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def read_labels(path: Path) -> dict[str, dict]:
 def goal_field_set(snap: Snapshot, reference: Reference, labels: dict[str, dict]) -> EvalSet:
     main_field = np.array([labels.get(r.id, {}).get("field") for r in snap.researchers], dtype=object)
     queries = [
-        EvalQuery(f"goal {g.id}", np.isin(main_field, list(g.fields)).astype(float), goal_index=snap.goal_ids.index(g.id))
+        EvalQuery(f"goal {g.id}", np.isin(main_field, list(g.fields)).astype(float), goal_id=g.id)
         for g in reference.goals
     ]
     return EvalSet("goal_field", snap, queries, graded=False)
@@ -82,28 +85,16 @@ def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
     authors who keep at least one other work. So each work of every author with two or more
     works is held out once (a single held-out work per author gave too few queries to tell
     configurations apart)."""
-    catalog = sqlite3.connect(f"file:{snap.path / 'catalog.sqlite'}?mode=ro", uri=True)
-    try:
-        abstracts = dict(catalog.execute("SELECT id, abstract FROM publications"))
-    finally:
-        catalog.close()
-    works = np.array([len(pubs) for pubs in snap.researcher_pubs])
+    abstracts = snap.abstracts()
+    works = np.array([len(snap.publication_rows(r)) for r in range(snap.researcher_count)])
     queries: list[EvalQuery] = []
     for row, pub in enumerate(snap.publications):
-        authors = [a for a in snap.pub_authors[row] if works[a] >= 2]
+        authors = [a for a in snap.authors_of(row) if works[a] >= 2]
         if not authors:
             continue
-        grades = np.zeros(len(snap.researchers))
+        grades = np.zeros(snap.researcher_count)
         grades[authors] = 1.0
         queries.append(EvalQuery(pub.id, grades, text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=row))
         if limit is not None and len(queries) >= limit:
             break
     return EvalSet("held_out", snap, queries, graded=False)
-
-
-def without_publication(snap: Snapshot, row: int) -> Snapshot:
-    """A view of the snapshot in which no researcher has publication `row`."""
-    pubs = list(snap.researcher_pubs)
-    for author in snap.pub_authors[row]:
-        pubs[author] = pubs[author][pubs[author] != row]
-    return dataclasses.replace(snap, researcher_pubs=pubs)

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from indexer.reference import is_country_code
-from indexer.settings import RankingWeights
+from kernel.reference import is_country_code
+from kernel.settings import RankingWeights
 
 JAPAN = "JP"
 Id = Annotated[str, Field(min_length=1, max_length=200)]

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from indexer.settings import Combination, RankingConfig, RankingWeights
+from kernel.settings import Combination, RankingConfig, RankingWeights
 
 HARMONIC_TOP = 3
 IMPACT_H_INDEX_SCALE = 100  # an h-index of 100 counts as full impact

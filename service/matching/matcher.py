@@ -1,11 +1,10 @@
 """Matching: resolve the query to a vector and fields, retrieve candidate publications, score the
-candidate researchers (service.ranking), explain the best ones and flag their funding route."""
+candidate researchers (service.matching.ranking), explain the best ones and flag their funding route."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,17 +13,17 @@ import faiss
 import numpy as np
 
 from indexer import ann
-from indexer.embedder import ENGLISH_ONLY_MODELS, Embedder
-from indexer.errors import InvalidInput, NotFound
-from indexer.reference import Reference
-from indexer.settings import RankingWeights, Settings
-from service import ranking
-from service.fields import query_fields
-from service.language import is_japanese
-from service.query import Filters, Query, Weights
-from service.routes import FundingRoute, funding_route
-from service.snapshot import MultilingualSpace, ResearcherInfo, Snapshot
-from service.strength import Strength
+from indexer.embedder import Embedder
+from kernel.errors import NotFound
+from kernel.reference import Reference
+from kernel.settings import RankingWeights, Settings
+from service.matching import ranking
+from service.matching.query import Filters, Query, Weights
+from service.matching.resolve import QueryResolver, ResolvedQuery
+from service.matching.routes import FundingRoute, funding_route
+from service.matching.snapshot import ResearcherInfo, Snapshot
+from service.matching.strength import Strength
+from service.matching.timing import Stages
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
 
@@ -59,16 +58,6 @@ class Match:
 
 
 @dataclass(frozen=True)
-class ResolvedQuery:
-    vector: np.ndarray
-    fields: list[str]
-    description: str
-    exclude_row: int | None = None  # the researcher of a "more like this" query
-    lexical: np.ndarray | None = None  # normalised BM25 of every publication, for text queries
-    multilingual: bool = False  # a Japanese query, matched in the multilingual space
-
-
-@dataclass(frozen=True)
 class Ranked:
     rows: np.ndarray  # researcher rows
     scores: np.ndarray
@@ -84,19 +73,6 @@ class MatchPage:
     stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
 
 
-class Stages:
-    """Wall time per stage of one query, in milliseconds."""
-
-    def __init__(self) -> None:
-        self.ms: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def mark(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.ms[stage] = self.ms.get(stage, 0.0) + 1000 * (now - self._last)
-        self._last = now
-
-
 @dataclass(frozen=True)
 class GoalFit:
     goal_id: int
@@ -109,79 +85,9 @@ class Matcher:
         self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
         multilingual: Callable[[], Embedder] | None = None,
     ) -> None:
-        """The embedders are called only when a text must be embedded: goal and researcher
-        queries never load a model, English ones never the multilingual one."""
-        self.settings, self.reference, self._embedder, self._multilingual = settings, reference, embedder, multilingual
-
-    # --- the query --------------------------------------------------------------------------
-
-    def _multilingual_space(self, snap: Snapshot) -> MultilingualSpace:
-        space = snap.multilingual
-        if space is None or self._multilingual is None or space.model != self.settings.multilingual_model:
-            raise InvalidInput(
-                f"the query is in Japanese, but the embedding model {self.settings.model!r} reads English only and index "
-                f"version {snap.version} has no multilingual space for Japanese queries; describe the project in English, "
-                "or set KAKEHASHI_MULTILINGUAL=true and run `kakehashi index build`"
-            )
-        return space
-
-    def _embed_text(self, snap: Snapshot, text: str, stages: Stages | None = None) -> ResolvedQuery:
-        """English (or any text the main model reads) in the main space; Japanese, where the main
-        model reads English only, in the multilingual space."""
-        if len(text) > self.settings.max_query_chars:
-            raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
-        if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
-            space = self._multilingual_space(snap)
-            vector = self._multilingual().encode_query(text)  # type: ignore[misc]
-            fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
-            return ResolvedQuery(vector, fields, "text (Japanese: multilingual model)", multilingual=True)
-        vector = self._embedder().encode_query(text)
-        if stages:
-            stages.mark("embed")
-        fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
-        lexical = snap.lexical.scores(text) if snap.lexical is not None else None
-        if stages:
-            stages.mark("lexical")
-        return ResolvedQuery(vector, fields, "text", lexical=lexical)
-
-    def researcher_row(self, snap: Snapshot, researcher_id: str) -> int:
-        row = snap.researcher_row.get(researcher_id)
-        if row is None:
-            raise NotFound(f"no researcher with id {researcher_id!r} in index version {snap.version}")
-        return row
-
-    def resolve(self, snap: Snapshot, query: Query, filters: Filters, stages: Stages | None = None) -> ResolvedQuery:
-        self._check_fields(filters.fields)
-        if query.text is not None:
-            resolved = self._embed_text(snap, query.text, stages)
-        elif query.goal_id is not None:
-            goal = self.reference.goal(query.goal_id)
-            if goal is None:
-                raise NotFound(f"no Moonshot goal {query.goal_id}; goals are 1-{len(self.reference.goals)}")
-            vector = snap.goal_vectors[snap.goal_ids.index(goal.id)]
-            resolved = ResolvedQuery(vector, list(goal.fields), f"goal {goal.id}: {goal.short_name}")
-        else:
-            row = self.researcher_row(snap, query.researcher_id or "")
-            mean = np.asarray(snap.vectors[snap.researcher_pubs[row]]).mean(axis=0)
-            vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-            fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
-            resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)
-        if filters.fields:
-            resolved = dataclasses.replace(resolved, fields=list(filters.fields))
-        return resolved
-
-    def _check_fields(self, fields: Sequence[str]) -> None:
-        unknown = [f for f in fields if f not in self.reference.field_ids]
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {unknown}; known fields: {', '.join(self.reference.field_ids)}")
-
-    def weights(self, override: Weights | None) -> RankingWeights:
-        if override is None:
-            return self.settings.weights
-        try:
-            return override.over(self.settings.weights)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        """The embedders are called only when a text must be embedded (see QueryResolver)."""
+        self.settings, self.reference = settings, reference
+        self.resolver = QueryResolver(settings, reference, embedder, multilingual)
 
     # --- filters and retrieval ----------------------------------------------------------------
 
@@ -242,11 +148,6 @@ class Matcher:
     # --- scoring ------------------------------------------------------------------------------
 
     @staticmethod
-    def _publications(snap: Snapshot, row: int, since_year: int | None) -> np.ndarray:
-        pubs = snap.researcher_pubs[row]
-        return pubs if since_year is None else pubs[snap.pub_years[pubs] >= since_year]
-
-    @staticmethod
     def _space(snap: Snapshot, query: ResolvedQuery) -> np.ndarray:
         """The publication vectors that the query's vector lives with."""
         return snap.multilingual.vectors if query.multilingual and snap.multilingual is not None else snap.vectors
@@ -262,7 +163,7 @@ class Matcher:
         self, snap: Snapshot, query: ResolvedQuery, rows: np.ndarray, since_year: int | None, weights: RankingWeights,
     ) -> Ranked:
         """Scores of the given researcher rows; rows without publications in range are dropped."""
-        pub_lists = [self._publications(snap, int(r), since_year) for r in rows]
+        pub_lists = [snap.publication_rows(int(r), since_year) for r in rows]
         lengths = np.array([len(p) for p in pub_lists], dtype=np.int64)
         rows, lengths = np.asarray(rows)[lengths > 0], lengths[lengths > 0]
         if len(rows) == 0:
@@ -300,7 +201,7 @@ class Matcher:
 
     def _explain(self, snap: Snapshot, ranked: Ranked, i: int, query: ResolvedQuery, since_year: int | None) -> Match:
         row = int(ranked.rows[i])
-        pubs = self._publications(snap, row, since_year)
+        pubs = snap.publication_rows(row, since_year)
         sims = self._similarities(snap, pubs, query)
         best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
         researcher = snap.researchers[row]
@@ -326,9 +227,9 @@ class Matcher:
     ) -> MatchPage:
         filters = filters or Filters()
         stages = Stages()
-        resolved = self.resolve(snap, query, filters, stages)
+        resolved = self.resolver.resolve(snap, query, filters, stages)
         stages.mark("resolve")  # what is left of resolving: a goal or researcher vector, the fields
-        used_weights = self.weights(weights)
+        used_weights = self.resolver.weights(weights)
         allowed = self._allowed(snap, filters)
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
@@ -352,8 +253,8 @@ class Matcher:
         if unknown:
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
             raise NotFound(f"{len(unknown)} researcher id(s) not in index version {snap.version}: {shown}")
-        resolved = self.resolve(snap, query, Filters(include_japan=True))
-        used_weights = self.weights(weights)
+        resolved = self.resolver.resolve(snap, query, Filters(include_japan=True))
+        used_weights = self.resolver.weights(weights)
         rows = np.array([snap.researcher_row[rid] for rid in researcher_ids], dtype=np.int64)
         ranked = self.rank(snap, resolved, rows, None, used_weights)
         matches = [self._explain(snap, ranked, i, resolved, None) for i in range(len(ranked.rows))]
@@ -361,7 +262,7 @@ class Matcher:
 
     def goals_for_researcher(self, snap: Snapshot, researcher_id: str) -> list[GoalFit]:
         """Each goal scored like a query against this researcher's publications (topical only)."""
-        row = np.array([self.researcher_row(snap, researcher_id)])
+        row = np.array([snap.row(researcher_id)])
         scores = [
             float(self.rank(snap, ResolvedQuery(vector, [], "goal"), row, None, TOPICAL_ONLY).scores[0])
             for vector in snap.goal_vectors
@@ -369,8 +270,8 @@ class Matcher:
         return self._goal_fits(scores, snap)
 
     def goals_for_text(self, snap: Snapshot, text: str) -> list[GoalFit]:
-        query = self._embed_text(snap, text)
-        goals = self._multilingual_space(snap).goal_vectors if query.multilingual else snap.goal_vectors
+        query = self.resolver.text(snap, text)
+        goals = self.resolver.multilingual_space(snap).goal_vectors if query.multilingual else snap.goal_vectors
         return self._goal_fits([float(s) for s in goals @ query.vector], snap)
 
     def _goal_fits(self, scores: list[float], snap: Snapshot) -> list[GoalFit]:

@@ -1,37 +1,19 @@
-"""Request and response bodies of the /v1 API, and their construction from matching results."""
+"""The bodies that both the /v1 API and the page show (a match, a researcher, a country, the goals),
+and their construction from matching results. Requests, and bodies only the API sends, are with
+their routes in service/http/api/."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from indexer.errors import NotFound
-from indexer.records import ID_PATTERN, ResearcherRecord
-from indexer.reference import Goal, Reference, country_name, is_country_code
-from service.matcher import GoalFit, Match
-from service.query import Filters, Id, Query, Weights
-from service.routes import FundingRoute, funding_route
-from service.snapshot import ResearcherInfo, Snapshot
-from service.strength import Strength
-
-
-class MatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    query: Query
-    filters: Filters = Field(default_factory=Filters)
-    weights: Weights | None = None
-    limit: int = Field(10, ge=1, le=100)
-    offset: int = Field(0, ge=0, le=10_000)
-
-
-class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    query: Query
-    researcher_ids: list[Id] = Field(min_length=1, max_length=1000)
-    weights: Weights | None = None
+from kernel.errors import NotFound
+from kernel.reference import Reference, country_name, is_country_code
+from service.matching.matcher import Match
+from service.matching.routes import FundingRoute, funding_route
+from service.matching.snapshot import ResearcherInfo, Snapshot
+from service.matching.strength import Strength
 
 
 class EvidenceOut(BaseModel):
@@ -101,60 +83,6 @@ class MatchOut(BaseModel):
     funding_route: RouteOut
 
 
-class MatchPageOut(BaseModel):
-    data: list[MatchOut]
-    count: int
-    limit: int
-    offset: int
-    query_fields: list[str]
-    index_version: str
-    model: str
-
-
-class ScoreOut(BaseModel):
-    researcher_id: str
-    score: float
-    components: dict[str, float | None]
-    funding_route: str
-
-
-class ScoresOut(BaseModel):
-    data: list[ScoreOut]
-    count: int
-    query_fields: list[str]
-    index_version: str
-    model: str
-
-
-class GoalOut(BaseModel):
-    id: int
-    short_name: str
-    title: str
-    target_year: int
-    managing_agency: str
-    fields: list[str]
-    description: str
-    source: str
-
-
-class GoalsOut(BaseModel):
-    data: list[GoalOut]
-    count: int
-
-
-class GoalFitOut(BaseModel):
-    goal_id: int
-    short_name: str
-    score: float
-
-
-class GoalFitsOut(BaseModel):
-    data: list[GoalFitOut]
-    count: int
-    index_version: str
-    model: str
-
-
 class PublicationOut(BaseModel):
     id: str
     title: str
@@ -169,28 +97,6 @@ class ResearcherOut(ResearcherSummary):
     publications: list[PublicationOut]
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
     index_version: str
-
-
-class ResearcherIn(ResearcherRecord):
-    """A house record for PUT /v1/researchers/{id}: the id comes from the path."""
-
-    id: str | None = Field(None, pattern=ID_PATTERN)  # type: ignore[assignment]
-
-
-class ResearcherWriteOut(BaseModel):
-    id: str
-    outcome: Literal["created", "updated", "unchanged", "deleted"]
-    index_update: Literal["queued", "none"] = Field(description="queued: the index follows in the background (see GET /v1/index)")
-    index_version: str | None = Field(description="The version served when the write was acknowledged")
-
-
-class IndexStatusOut(BaseModel):
-    index_version: str | None
-    model: str | None
-    publications: int
-    researchers: int
-    update: dict[str, Any] = Field(description="Background updates: pending, running, last_version, last_seconds, last_error")
-    skipped: list[str] = Field(description="Newer versions passed over, and why (corrupt, truncated, another model)")
 
 
 class CountryOut(BaseModel):
@@ -239,22 +145,9 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
     )
 
 
-def goal_out(goal: Goal) -> GoalOut:
-    return GoalOut(**goal.model_dump(include=set(GoalOut.model_fields)))
-
-
-def goal_fits_out(fits: list[GoalFit], snap: Snapshot) -> GoalFitsOut:
-    return GoalFitsOut(data=[GoalFitOut(**f.__dict__) for f in fits], count=len(fits), index_version=snap.version, model=snap.model)
-
-
-
-
-def researcher_out(snap: Snapshot, row: int, reference: Reference) -> ResearcherOut:
-    r = snap.researchers[row]
-    pubs = [
-        PublicationOut(id=p.id, title=p.title, year=p.year, cited_by_count=p.cited_by_count, field=snap.field_ids[snap.pub_fields[i]])
-        for i in snap.researcher_pubs[row] for p in [snap.publications[i]]
-    ]
+def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> ResearcherOut:
+    r = snap.researcher(researcher_id)
+    pubs = [PublicationOut(**p.__dict__) for p in snap.publications_of(researcher_id)]
     return ResearcherOut(
         **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
         publications=pubs, funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
@@ -267,14 +160,14 @@ def country_out(code: str, snap: Snapshot, reference: Reference) -> CountryOut:
     if not is_country_code(code):
         raise NotFound(f"{code!r} is not an assigned ISO 3166-1 alpha-2 country code")
     entry = reference.registry.get(code)
-    strength = snap.strength.get(code, {})
+    strength = snap.strength_in(code)
     return CountryOut(
         country=code, name=country_name(code),
         agencies=[a.model_dump() for a in entry.agencies] if entry else [],
         arrangements=[a.model_dump() for a in entry.arrangements] if entry else [],
         note=entry.note if entry else "Not in the counterpart agency registry.",
         source=entry.source if entry else None, as_of=entry.as_of if entry else None,
-        researchers=int((snap.countries == code).sum()),
+        researchers=snap.country_counts()[code],
         routes={f: route_out(funding_route(code, [f], reference)) for f in reference.field_ids},
         strength={f: strength_out(s) for f, s in strength.items()},
         index_version=snap.version,

@@ -1,17 +1,19 @@
-"""The one place where errors become HTTP: RFC 9457 problem+json bodies."""
+"""The one place where errors become HTTP: RFC 9457 problem+json bodies for the API; the page's
+own error pages (HTML) for what a browser asks of the page's paths."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from indexer.errors import (
+from kernel.errors import (
     Conflict,
     Forbidden,
     IndexUnusable,
@@ -22,11 +24,24 @@ from indexer.errors import (
     PayloadTooLarge,
     RateLimited,
     ReferenceDataError,
+    StoreUnusable,
     Unauthorized,
 )
 
 log = logging.getLogger("kakehashi.api")
 PROBLEM = "application/problem+json"
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")  # the rest is the page's
+RESPONSES: dict[int | str, dict[str, Any]] = {  # documented on every /v1 operation
+    400: {"description": "A body that cannot be parsed (not JSON, a broken form)"},
+    401: {"description": "No valid API key where one is needed"},
+    403: {"description": "The API key lacks the scope needed"},
+    404: {"description": "Unknown id"},
+    413: {"description": "Request body over the limit"},
+    422: {"description": "Invalid input"},
+    429: {"description": "Rate limit reached (see Retry-After)"},
+    503: {"description": "No index loaded yet"},
+}
+HtmlErrorPage = Callable[[Request, int, str, str], Response]  # (request, status, title, detail) -> an HTML page
 STATUS: dict[type[KakehashiError], int] = {
     InvalidInput: 422,
     NotFound: 404,
@@ -37,6 +52,7 @@ STATUS: dict[type[KakehashiError], int] = {
     PayloadTooLarge: 413,
     NotReady: 503,
     IndexUnusable: 503,
+    StoreUnusable: 503,
     ReferenceDataError: 500,
 }
 
@@ -72,7 +88,13 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def install(app: FastAPI) -> None:
+def is_api_path(path: str) -> bool:
+    return path == "/v1" or path.startswith(API_PATHS)
+
+
+def install(app: FastAPI, html_page: HtmlErrorPage) -> None:
+    """`html_page` renders the errors of the page's own paths (an unknown page: 404 as a page)."""
+
     @app.exception_handler(KakehashiError)
     async def _known(request: Request, exc: KakehashiError) -> JSONResponse:
         response = problem(status_of(exc), exc.title, exc.detail)
@@ -89,9 +111,14 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 409: "Conflict"}
-        response = problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
+        title = titles.get(exc.status_code, "HTTP error")
+        if is_api_path(request.url.path):
+            response: Response = problem(exc.status_code, title, str(exc.detail))
+        else:
+            detail = f"There is no page at {request.url.path}." if exc.status_code == 404 else str(exc.detail)
+            response = html_page(request, exc.status_code, title, detail)
         response.headers.update(exc.headers or {})
         if exc.status_code == 405:  # every method the path has, not only those of the first route found
             response.headers["Allow"] = ", ".join(allowed_methods(request))

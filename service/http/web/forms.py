@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
-from indexer.errors import InvalidInput
-from indexer.reference import Reference, country_code
-from service.query import Filters, Query, Weights
+from kernel.errors import InvalidInput
+from kernel.reference import Reference, country_code
+from service.matching.query import Filters, Query, Weights
 
 PAGE_SIZES = (10, 20, 50)
 WEIGHT_NAMES = ("topical", "strength", "impact", "recency")

@@ -14,7 +14,7 @@ from typing import Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from indexer.errors import ReferenceDataError
+from kernel.errors import ReferenceDataError
 
 ANY_FIELD = "*"
 

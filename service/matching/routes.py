@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from indexer.reference import CountryEntry, Reference
+from kernel.reference import CountryEntry, Reference
 
 IP_CONDITIONS = (
     "The foreign entity shares 50% or more of the IP rights arising from the funded R&D with the "
@@ -47,6 +47,11 @@ class FundingRoute:
     sources: tuple[str, ...] = ()
     as_of: str | None = None
     agencies: tuple[str, ...] = field(default=())  # the country's funding agencies, covered fields or not
+
+    @property
+    def joint_agencies(self) -> list[str]:
+        """The partner agencies of every joint option, sorted."""
+        return sorted({a for option in self.joint_options for a in option.partner_agencies})
 
 
 def _entries(country: str, reference: Reference) -> list[CountryEntry]:

@@ -1,5 +1,5 @@
 """What the API routes and the pages take from the app: the runtime, the served snapshot, the jobs,
-and the caller's API key checked against the scope a route needs."""
+the background index updater, and the caller's API key checked against the scope a route needs."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from indexer.errors import Forbidden, Unauthorized
+from kernel.errors import Forbidden, Unauthorized
 from service.auth import ApiKey, Scope
 from service.batch.jobs import JobStore
+from service.index_updates import IndexUpdater
+from service.matching.snapshot import Snapshot
 from service.runtime import Runtime
-from service.snapshot import Snapshot
 
 KEY_COOKIE = "kakehashi_key"  # set by the batch page once a key has been given there
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kk_...`")
@@ -29,6 +30,10 @@ def get_snapshot(request: Request) -> Snapshot:
 
 def get_jobs(request: Request) -> JobStore:
     return request.app.state.jobs
+
+
+def get_updater(request: Request) -> IndexUpdater:
+    return request.app.state.updater
 
 
 def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -64,6 +69,9 @@ def require(scope: Scope) -> Callable[..., Any]:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
+UpdaterDep = Annotated[IndexUpdater, Depends(get_updater)]
+READ = Depends(require("read"))  # for routes that need the scope but not the key itself
+ADMIN = Depends(require("admin"))
 ReadKey = Annotated[ApiKey | None, Depends(require("read"))]
 BatchKey = Annotated[ApiKey | None, Depends(require("batch"))]
 AdminKey = Annotated[ApiKey | None, Depends(require("admin"))]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from indexer.errors import Conflict, InvalidInput
-from service.api.deps import BatchKey, JobsDep
+from kernel.errors import Conflict, InvalidInput
 from service.auth import job_owner
 from service.batch.export import FORMATS, csv_chunks, json_chunks, parquet_bytes
 from service.batch.inputs import BatchOptions, BatchRequest, batch_from_file, check_count
 from service.batch.jobs import FINISHED, Job, JobStore
+from service.http.api.versioned import v1_router
+from service.http.deps import BatchKey, JobsDep, RuntimeDep
 
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -45,7 +46,6 @@ class JobsOut(BaseModel):
     count: int
     limit: int
     offset: int
-
 
 
 SUBMIT_BODY = {
@@ -102,56 +102,59 @@ async def _submission(request: Request, max_queries: int) -> BatchRequest:
         raise RequestValidationError(exc.errors()) from None
 
 
-def router(max_queries: int) -> APIRouter:
-    api = APIRouter(prefix="/batch-jobs", tags=["batch"])
+router = v1_router("/batch-jobs", tags=["batch"])
 
-    @api.post("", status_code=202, openapi_extra=SUBMIT_BODY, responses={413: {"description": "Upload too large"}})
-    async def submit(request: Request, response: Response, jobs: JobsDep, key: BatchKey) -> JobOut:
-        """Queue a batch job: JSON (`BatchRequest`), or a CSV / JSON Lines file (multipart `file`, with
-        optional `options` as JSON, or the file as the body). Answers 202 with the job; poll its URL."""
-        job = jobs.create(await _submission(request, max_queries), owner=key.id if key else None)
-        response.headers["Location"] = f"/v1/batch-jobs/{job.id}"
-        return job_out(job)
 
-    @api.get("")
-    def list_jobs(
-        jobs: JobsDep,
-        key: BatchKey,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-        state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
-    ) -> JobsOut:
-        """Jobs, newest first."""
-        found, count = jobs.list(limit, offset, state, owner=job_owner(key))
-        return JobsOut(data=[job_out(j) for j in found], count=count, limit=limit, offset=offset)
 
-    @api.get("/{job_id}")
-    def get_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
-        """State, progress (done / total), timings, the error of a failed job, the per-query errors,
-        and the assignment summary."""
-        return job_out(jobs.get(job_id, job_owner(key)), with_errors=True, jobs=jobs)
+@router.post("", operation_id="batch_jobs.create", status_code=202, openapi_extra=SUBMIT_BODY, responses={413: {"description": "Upload too large"}})
+async def submit(request: Request, response: Response, rt: RuntimeDep, jobs: JobsDep, key: BatchKey) -> JobOut:
+    """Queue a batch job: JSON (`BatchRequest`), or a CSV / JSON Lines file (multipart `file`, with
+    optional `options` as JSON, or the file as the body). Answers 202 with the job; poll its URL."""
+    job = jobs.create(await _submission(request, rt.settings.max_batch_queries), owner=key.id if key else None)
+    response.headers["Location"] = f"/v1/batch-jobs/{job.id}"
+    return job_out(job)
 
-    @api.delete("/{job_id}", responses={409: {"description": "The job has already finished"}})
-    def cancel_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
-        """Cancel a queued or running job; results of the queries already done are kept."""
-        return job_out(jobs.cancel(job_id, job_owner(key)))
 
-    @api.get("/{job_id}/results", response_class=StreamingResponse, responses={
-        200: {"content": {media: {} for media in FORMATS.values()}, "description": "The result rows"},
-        409: {"description": "The job has not finished"},
-    })
-    def results(job_id: JobId, jobs: JobsDep, key: BatchKey, format: Literal["csv", "json", "parquet"] = "csv") -> Response:
-        """The result rows (one per query and researcher; the assigned pairs for an assignment job),
-        each with the query id, rank, researcher, score and components, funding route, index version
-        and model."""
-        job = jobs.get(job_id, job_owner(key))
-        if job.state not in FINISHED:
-            raise Conflict(f"batch job {job_id} is {job.state} ({job.done}/{job.total} queries done); results come when it has finished")
-        headers = {"Content-Disposition": f'attachment; filename="kakehashi-{job_id}.{format}"'}
-        rows = jobs.results(job_id)
-        if format == "parquet":
-            return Response(parquet_bytes(rows), media_type=FORMATS[format], headers=headers)
-        chunks = csv_chunks(rows) if format == "csv" else json_chunks(rows)
-        return StreamingResponse(chunks, media_type=FORMATS[format], headers=headers)
+@router.get("", operation_id="batch_jobs.list")
+def list_jobs(
+    jobs: JobsDep,
+    key: BatchKey,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
+) -> JobsOut:
+    """Jobs, newest first."""
+    found, count = jobs.list(limit, offset, state, owner=job_owner(key))
+    return JobsOut(data=[job_out(j) for j in found], count=count, limit=limit, offset=offset)
 
-    return api
+
+@router.get("/{job_id}", operation_id="batch_jobs.get")
+def get_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
+    """State, progress (done / total), timings, the error of a failed job, the per-query errors,
+    and the assignment summary."""
+    return job_out(jobs.get(job_id, job_owner(key)), with_errors=True, jobs=jobs)
+
+
+@router.delete("/{job_id}", operation_id="batch_jobs.cancel", responses={409: {"description": "The job has already finished"}})
+def cancel_job(job_id: JobId, jobs: JobsDep, key: BatchKey) -> JobOut:
+    """Cancel a queued or running job; results of the queries already done are kept."""
+    return job_out(jobs.cancel(job_id, job_owner(key)))
+
+
+@router.get("/{job_id}/results", operation_id="batch_jobs.results", response_class=StreamingResponse, responses={
+    200: {"content": {media: {} for media in FORMATS.values()}, "description": "The result rows"},
+    409: {"description": "The job has not finished"},
+})
+def results(job_id: JobId, jobs: JobsDep, key: BatchKey, format: Literal["csv", "json", "parquet"] = "csv") -> Response:
+    """The result rows (one per query and researcher; the assigned pairs for an assignment job),
+    each with the query id, rank, researcher, score and components, funding route, index version
+    and model."""
+    job = jobs.get(job_id, job_owner(key))
+    if job.state not in FINISHED:
+        raise Conflict(f"batch job {job_id} is {job.state} ({job.done}/{job.total} queries done); results come when it has finished")
+    headers = {"Content-Disposition": f'attachment; filename="kakehashi-{job_id}.{format}"'}
+    rows = jobs.results(job_id)
+    if format == "parquet":
+        return Response(parquet_bytes(rows), media_type=FORMATS[format], headers=headers)
+    chunks = csv_chunks(rows) if format == "csv" else json_chunks(rows)
+    return StreamingResponse(chunks, media_type=FORMATS[format], headers=headers)

@@ -1,4 +1,5 @@
-"""The one error hierarchy of Kakehashi. `service.api.problems` maps it to HTTP in one place."""
+"""The one error hierarchy of Kakehashi. `service/http/problems.py` maps it to HTTP and
+`service/cli.py` to exit codes, each in one place."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ class ReferenceDataError(KakehashiError):
     """A file in data/ is malformed; the message names the file and the entry."""
 
     title = "Invalid reference data"
+
+
+class StoreUnusable(KakehashiError):
+    """The store cannot be used as it is (written by a newer Kakehashi)."""
+
+    title = "Store unusable"
 
 
 class IndexUnusable(KakehashiError):

@@ -1,0 +1,216 @@
+"""The store's SQLite file (`kakehashi.sqlite`): every table in it, the numbered migrations that
+build them, and how to connect to it. The only module that creates or alters a table.
+
+A store records the last migration applied in SQLite's `user_version`. Opening one applies the
+migrations it lacks, each in a transaction with its number, so a store written by any earlier
+version of Kakehashi is brought up to date, and two processes opening it at once apply each
+migration once. Stores from before the numbering (user_version 0, tables already there) pass
+through the same steps: every step may meet what it creates already in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kernel.errors import StoreUnusable
+
+
+def _add_column(table: str, column: str, declaration: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    return apply
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    what: str
+    step: str | Callable[[sqlite3.Connection], None]  # SQL statements, or a function of the connection
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        if callable(self.step):
+            self.step(conn)
+            return
+        for statement in filter(str.strip, self.step.split(";")):
+            conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the corpus: researchers, publications, authorships; ingest runs and index versions", """
+        CREATE TABLE IF NOT EXISTS researchers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            institution TEXT,
+            country TEXT,
+            orcid TEXT,
+            h_index INTEGER,
+            works_count INTEGER,
+            cited_by_count INTEGER,
+            declared_fields TEXT NOT NULL DEFAULT '[]',
+            source TEXT NOT NULL,
+            fictional INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS publications (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            abstract TEXT,
+            year INTEGER,
+            cited_by_count INTEGER,
+            text_hash TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS authorships (
+            researcher_id TEXT NOT NULL REFERENCES researchers(id) ON DELETE CASCADE,
+            publication_id TEXT NOT NULL REFERENCES publications(id),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (researcher_id, publication_id)
+        );
+        CREATE INDEX IF NOT EXISTS authorships_by_publication ON authorships(publication_id);
+        CREATE TABLE IF NOT EXISTS ingest_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS index_versions (
+            version TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            manifest TEXT NOT NULL
+        )"""),
+    Migration(2, "batch jobs, their result rows and per-query errors", """
+        CREATE TABLE IF NOT EXISTS batch_jobs (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            total INTEGER NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0,
+            failed_queries INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            request TEXT NOT NULL,
+            summary TEXT
+        );
+        CREATE INDEX IF NOT EXISTS batch_jobs_by_state ON batch_jobs(state, created_at);
+        CREATE TABLE IF NOT EXISTS batch_results (
+            job_id TEXT NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            rank INTEGER NOT NULL,
+            assigned INTEGER,
+            row TEXT NOT NULL,
+            PRIMARY KEY (job_id, position, rank)
+        );
+        CREATE TABLE IF NOT EXISTS batch_query_errors (
+            job_id TEXT NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            query_id TEXT NOT NULL,
+            error TEXT NOT NULL,
+            PRIMARY KEY (job_id, position)
+        )"""),
+    Migration(3, "a batch job belongs to the API key that submitted it", _add_column("batch_jobs", "owner", "TEXT")),
+    Migration(4, "API keys (the digest of each secret, never the secret)", """
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_sha256 TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        )"""),
+)
+LATEST = MIGRATIONS[-1].number
+
+
+def _open(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, where: Path) -> None:
+    """Applies the migrations the store lacks, each in its own transaction."""
+    if schema_version(conn) >= LATEST:
+        _refuse_newer(conn, where)
+        return
+    conn.execute("PRAGMA journal_mode=WAL")
+    for migration in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) < migration.number:  # another process may have applied it meanwhile
+                migration.apply(conn)
+                conn.execute(f"PRAGMA user_version = {migration.number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _refuse_newer(conn: sqlite3.Connection, where: Path) -> None:
+    found = schema_version(conn)
+    if found > LATEST:
+        raise StoreUnusable(
+            f"the store at {where} has schema version {found}, written by a newer Kakehashi; this one knows versions "
+            f"up to {LATEST}. Upgrade Kakehashi, or point KAKEHASHI_DATA_DIR at another directory."
+        )
+
+
+def open_store(path: Path) -> sqlite3.Connection:
+    """A long-lived connection to the store (any thread may use it), migrated to the latest schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _open(path, check_same_thread=False)
+    try:
+        migrate(conn, path)
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a store or a copy of one (an index version's catalog)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    _refuse_newer(conn, path)
+    return conn
+
+
+def ensure(path: Path) -> None:
+    """The store exists and has the latest schema (for modules that connect per call)."""
+    open_store(path).close()
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection (autocommit, rows by name, foreign keys on), for tables in the store's
+    file that other threads and processes use too (batch jobs, API keys)."""
+    conn = _open(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taken at once (BEGIN IMMEDIATE), rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

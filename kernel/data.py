@@ -1,0 +1,18 @@
+"""Where the data that ships with Kakehashi lies: the reference data (fields, goals, agencies),
+the fictional demo corpus and its embedded vectors, the evaluation queries and the real OpenAlex
+sample. In a built wheel they are package data under `kernel/data/`; in a checkout (or an editable
+install) they are the repository's `data/` folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+_PACKAGED = _HERE / "data"  # the wheel maps the repository's data/ here (pyproject.toml)
+DATA_DIR = _PACKAGED if _PACKAGED.is_dir() else _HERE.parent / "data"
+
+DEMO_CORPUS = DATA_DIR / "demo" / "researchers.jsonl.gz"
+DEMO_LABELS = DATA_DIR / "demo" / "labels.jsonl.gz"
+DEMO_VECTORS = DATA_DIR / "demo" / "vectors"
+GRADED_QUERIES = DATA_DIR / "evaluation" / "graded_queries.json"
+OPENALEX_SAMPLE = DATA_DIR / "openalex-sample"

@@ -1,0 +1,52 @@
+"""How a query becomes ranked researchers: candidate retrieval, the similarity floors, the
+aggregation of publication similarities and the weights of the score components."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RankingWeights(BaseModel):
+    """Weights of the score components. Only their ratios matter: the score divides by their sum.
+    By default only topical similarity counts: every other signal measurably lowered the ranking
+    quality on the evaluation sets (docs/evaluation.md); they are shown with every result and can
+    be weighed in per request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topical: float = Field(1.0, ge=0, le=10)
+    strength: float = Field(0.0, ge=0, le=10)
+    impact: float = Field(0.0, ge=0, le=10)
+    recency: float = Field(0.0, ge=0, le=10)
+
+
+Aggregation = Literal["profile", "max", "harmonic3", "hybrid", "logsumexp"]
+Combination = Literal["weighted_mean", "gated"]
+
+
+class RankingConfig(BaseModel):
+    """How publication similarities become a researcher's score; see service/matching/ranking.py
+    and docs/evaluation.md for what each choice measured."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aggregation: Aggregation = "hybrid"
+    profile_share: float = Field(0.7, ge=0, le=1, description="Share of the profile vector in the hybrid aggregation.")
+    temperature: float = Field(0.05, ge=0, le=1, description="Temperature of the logsumexp aggregation (also in hybrid): 0 is the best paper alone.")
+    aggregate_top: int = Field(10, ge=1, le=1000, description="How many of a researcher's best publications the logsumexp aggregation adds up.")
+    combination: Combination = "gated"
+    lexical_weight: float = Field(0.2, ge=0, le=1, description="Share of normalised BM25 in each publication's similarity.")
+
+
+class MatchingSettings(BaseModel):
+    weights: RankingWeights = RankingWeights()
+    ranking: RankingConfig = RankingConfig()
+    candidate_publications: int = Field(1000, ge=10)
+    min_similarity: float = Field(0.15, ge=-1, le=1)
+    multilingual_min_similarity: float = Field(0.8, ge=-1, le=1)  # e5 similarities sit higher: see docs/evaluation.md
+    evidence_count: int = Field(3, ge=1, le=10)
+    recency_half_life_years: float = Field(8.0, gt=0)
+    max_fields_per_query: int = Field(2, ge=1, le=5)
+    max_query_chars: int = Field(20_000, ge=100)

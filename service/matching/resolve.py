@@ -1,0 +1,104 @@
+"""The one query resolver: what a query (a text, a Moonshot goal, a researcher) and its filters
+become before retrieval and ranking: a vector in the space it is matched in, the query's fields,
+the BM25 scores of a text, the researcher to leave out of "more like this". The matcher and
+`kakehashi evaluate` both resolve through here, so the evaluation measures the production path."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.embedder import ENGLISH_ONLY_MODELS, Embedder
+from kernel.errors import InvalidInput, NotFound
+from kernel.reference import Reference
+from kernel.settings import RankingWeights, Settings
+from service.matching.fields import query_fields
+from service.matching.language import is_japanese
+from service.matching.query import Filters, Query, Weights
+from service.matching.snapshot import MultilingualSpace, Snapshot
+from service.matching.timing import Stages
+
+
+@dataclass(frozen=True)
+class ResolvedQuery:
+    vector: np.ndarray
+    fields: list[str]
+    description: str
+    exclude_row: int | None = None  # the researcher of a "more like this" query
+    lexical: np.ndarray | None = None  # normalised BM25 of every publication, for text queries
+    multilingual: bool = False  # a Japanese query, matched in the multilingual space
+
+
+class QueryResolver:
+    def __init__(
+        self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
+        multilingual: Callable[[], Embedder] | None = None,
+    ) -> None:
+        """The embedders are called only when a text must be embedded: goal and researcher
+        queries never load a model, English ones never the multilingual one."""
+        self.settings, self.reference, self._embedder, self._multilingual = settings, reference, embedder, multilingual
+
+    def resolve(self, snap: Snapshot, query: Query, filters: Filters, stages: Stages | None = None) -> ResolvedQuery:
+        self._check_fields(filters.fields)
+        if query.text is not None:
+            resolved = self.text(snap, query.text, stages)
+        elif query.goal_id is not None:
+            goal = self.reference.goal(query.goal_id)
+            if goal is None:
+                raise NotFound(f"no Moonshot goal {query.goal_id}; goals are 1-{len(self.reference.goals)}")
+            vector = snap.goal_vectors[snap.goal_ids.index(goal.id)]
+            resolved = ResolvedQuery(vector, list(goal.fields), f"goal {goal.id}: {goal.short_name}")
+        else:
+            row = snap.row(query.researcher_id or "")
+            mean = np.asarray(snap.vectors[snap.researcher_pubs[row]]).mean(axis=0)
+            vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
+            resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)
+        if filters.fields:
+            resolved = dataclasses.replace(resolved, fields=list(filters.fields))
+        return resolved
+
+    def text(self, snap: Snapshot, text: str, stages: Stages | None = None) -> ResolvedQuery:
+        """English (or any text the main model reads) in the main space; Japanese, where the main
+        model reads English only, in the multilingual space."""
+        if len(text) > self.settings.max_query_chars:
+            raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
+        if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
+            space = self.multilingual_space(snap)
+            vector = self._multilingual().encode_query(text)  # type: ignore[misc]
+            fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
+            return ResolvedQuery(vector, fields, "text (Japanese: multilingual model)", multilingual=True)
+        vector = self._embedder().encode_query(text)
+        if stages:
+            stages.mark("embed")
+        fields = query_fields(vector, snap.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
+        lexical = snap.lexical.scores(text) if snap.lexical is not None and self.settings.ranking.lexical_weight > 0 else None
+        if stages:
+            stages.mark("lexical")
+        return ResolvedQuery(vector, fields, "text", lexical=lexical)
+
+    def multilingual_space(self, snap: Snapshot) -> MultilingualSpace:
+        space = snap.multilingual
+        if space is None or self._multilingual is None or space.model != self.settings.multilingual_model:
+            raise InvalidInput(
+                f"the query is in Japanese, but the embedding model {self.settings.model!r} reads English only and index "
+                f"version {snap.version} has no multilingual space for Japanese queries; describe the project in English, "
+                "or set KAKEHASHI_MULTILINGUAL=true and run `kakehashi index build`"
+            )
+        return space
+
+    def weights(self, override: Weights | None) -> RankingWeights:
+        if override is None:
+            return self.settings.weights
+        try:
+            return override.over(self.settings.weights)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+    def _check_fields(self, fields: Sequence[str]) -> None:
+        unknown = [f for f in fields if f not in self.reference.field_ids]
+        if unknown:
+            raise InvalidInput(f"unknown field(s) {unknown}; known fields: {', '.join(self.reference.field_ids)}")

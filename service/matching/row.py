@@ -1,0 +1,48 @@
+"""The one flat match row: a ranked match as a row of plain values. Its columns, their types and
+the conversion from a match are here and nowhere else; every flat output uses them: the batch
+store and its CSV, JSON and Parquet exports, the page's CSV export and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from service.matching.matcher import Match
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+LIST_SEPARATOR = ";"  # between the agencies and the fields of one cell
+
+# every column a flat output may hold, with its Parquet type
+COLUMN_TYPES = {
+    "job_id": "string", "query_id": "string", "rank": "int32", "researcher_id": "string", "name": "string",
+    "institution": "string", "country": "string", "score": "float64", "topical": "float64", "strength": "float64",
+    "impact": "float64", "recency": "float64", "funding_route": "string", "joint_agencies": "string",
+    "query_fields": "string", "assigned": "bool_", "index_version": "string", "model": "string",
+    "best_publications": "string",
+}
+MATCH_COLUMNS = (
+    "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact", "recency",
+    "funding_route", "joint_agencies", "query_fields", "index_version", "model",
+)
+# a batch job's result rows: the query they answer, and whether the assignment chose the pair
+BATCH_COLUMNS = ("job_id", "query_id", *MATCH_COLUMNS[:-2], "assigned", *MATCH_COLUMNS[-2:])
+# the page's export of one search: the titles behind each match as well
+EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
+
+
+def match_row(rank: int, match: Match, query_fields: Sequence[str], index_version: str, model: str) -> dict[str, Any]:
+    r, c = match.researcher, match.components
+    return {
+        "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
+        "score": match.score, "topical": c.topical, "strength": c.strength, "impact": c.impact, "recency": c.recency,
+        "funding_route": match.route.route, "joint_agencies": LIST_SEPARATOR.join(match.route.joint_agencies),
+        "query_fields": LIST_SEPARATOR.join(query_fields), "index_version": index_version, "model": model,
+    }
+
+
+def parquet_schema(columns: Sequence[str]) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
