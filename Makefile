@@ -4,11 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
+# `make run PORT=8001 HOST=0.0.0.0` to serve elsewhere than localhost:8000.
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
 
 .PHONY: run test test-quick setup bench
 
 run: $(VENV)/.ready
-	$(BIN)/kakehashi serve
+	$(BIN)/kakehashi serve --port $(PORT) --host $(HOST)
 
 test: $(VENV)/.ready-test
 	$(BIN)/python -m pytest

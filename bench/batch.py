@@ -18,7 +18,7 @@ import statistics
 import threading
 import time
 
-from kernel.data import GRADED_QUERIES
+from kernel.paths import GRADED_QUERIES
 from kernel.settings import get_settings
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import AssignmentRules, BatchRequest

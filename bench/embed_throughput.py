@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer.embedder import load_embedder  # noqa: E402
-from kernel.data import DEMO_CORPUS as DEMO  # noqa: E402
+from kernel.paths import DEMO_CORPUS as DEMO  # noqa: E402
 from kernel.settings import Settings  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
 
@@ -40,7 +40,7 @@ def main() -> None:
                 if i == args.researchers:
                     break
                 out.write(line)
-        settings = Settings(data_dir=Path(tmp) / "state", multilingual=False)
+        settings = Settings(data_dir=Path(tmp) / "state", multilingual=False, vector_cache=None)  # measure the embedding, not the shipped cache
         runtime = Runtime(settings, embedder=load_embedder(settings))
         runtime.embedder.encode_query("warm up")
         started = time.perf_counter()

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer.embedder import PACKAGED_MODEL, SentenceTransformerEmbedder  # noqa: E402
 from indexer.records import embedding_text  # noqa: E402
-from kernel.data import DEMO_CORPUS as DEMO  # noqa: E402
+from kernel.paths import DEMO_CORPUS as DEMO  # noqa: E402
 
 
 def corpus_texts(count: int) -> list[str]:

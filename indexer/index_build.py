@@ -32,7 +32,8 @@ import numpy as np
 
 from indexer import ann
 from indexer.embedder import Embedder, ProgressFn
-from indexer.store import Store
+from indexer.store import Store, StoredPublication
+from indexer.vector_cache import lookup as vector_cache_lookup
 from kernel.reference import Reference
 from kernel.settings import AnnSettings
 
@@ -85,13 +86,14 @@ def data_hash(store: Store, model: str, embed_text: str) -> str:
 class Space:
     """One embedding of the publications: the main one, or the multilingual one for Japanese queries."""
 
+    name: str  # also its file in a shipped vector cache (indexer/vector_cache.py)
     model_key: str  # the manifest entry that names its model
     vectors_file: str
     keys_file: str
 
 
-MAIN = Space("model", "vectors.npy", "embedding_keys.json")
-MULTILINGUAL = Space("multilingual_model", "multilingual.npy", "multilingual_keys.json")
+MAIN = Space("main", "model", "vectors.npy", "embedding_keys.json")
+MULTILINGUAL = Space("multilingual", "multilingual_model", "multilingual.npy", "multilingual_keys.json")
 
 
 def _reusable_vectors(index_root: Path, model: str, space: Space, precision: str | None = None) -> dict[str, np.ndarray]:
@@ -113,19 +115,29 @@ def _reusable_vectors(index_root: Path, model: str, space: Space, precision: str
 
 
 def _embed_publications(
-    embedder: Embedder, texts: list[str], keys: list[str], cache: dict[str, np.ndarray], advance: Callable[[int], ProgressFn] | None,
-) -> tuple[np.ndarray, int]:
-    """Vectors for all texts, embedding only those whose key is not in the cache."""
+    embedder: Embedder, space: Space, text_mode: str, publications: list[StoredPublication], index_root: Path,
+    vector_cache: Path | None, advance: Callable[[int], ProgressFn] | None,
+) -> tuple[np.ndarray, list[str], int]:
+    """Vectors and embedding keys for all publications, embedding only the texts that neither an
+    earlier version with the same model nor the shipped vector cache holds (same text, same model:
+    same vector)."""
+    precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
+    keys = [f"{text_mode}:{p.text_hash}" for p in publications]
+    texts = [p.text(text_mode) for p in publications]
+    cache = _reusable_vectors(index_root, embedder.name, space, precision)
     missing = [i for i, key in enumerate(keys) if key not in cache]
+    if missing:
+        cache.update(vector_cache_lookup(vector_cache, space.name, embedder, precision, text_mode, {keys[i]: texts[i] for i in missing}))
+        missing = [i for i in missing if keys[i] not in cache]
     if not missing and keys:
-        return np.stack([cache[key] for key in keys]).astype(np.float32), 0
+        return np.stack([cache[key] for key in keys]).astype(np.float32), keys, 0
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in cache:
             vectors[i] = cache[key]
     if missing:
         vectors[missing] = embedder.encode([texts[i] for i in missing], advance(len(missing)) if advance else None)
-    return vectors, len(missing)
+    return vectors, keys, len(missing)
 
 
 def file_sha256(path: Path) -> str:
@@ -158,9 +170,11 @@ def build_index(
     embed_text: str = "title_abstract",
     multilingual: Embedder | None = None,
     ann_settings: AnnSettings | None = None,
+    vector_cache: Path | None = None,
 ) -> BuildResult:
     """`multilingual`, where given, also embeds every publication's title into a second space
-    that Japanese queries are matched in."""
+    that Japanese queries are matched in. `vector_cache`: a shipped cache to take vectors from
+    (indexer/vector_cache.py)."""
     ann_settings = ann_settings or AnnSettings()
     remove_stale_builds(index_root)
     precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
@@ -174,22 +188,20 @@ def build_index(
 
     publications = store.publications()
     field_texts = [f"{f.label}. {f.description}" for f in reference.fields]
-    # same text, same model: same vector, whichever version embedded it
-    keys = [f"{embed_text}:{p.text_hash}" for p in publications]
-    vectors, embedded = _embed_publications(
-        embedder, [p.text(embed_text) for p in publications], keys, _reusable_vectors(index_root, embedder.name, MAIN, precision),
+    vectors, keys, embedded = _embed_publications(
+        embedder, MAIN, embed_text, publications, index_root, vector_cache,
         (lambda n: progress("Embedding publications", n)) if progress else None,
     )
     field_vectors = embedder.encode(field_texts)
     goal_vectors = embedder.encode([g.text for g in reference.goals])
     if multilingual is not None:
-        ml_keys = [f"title:{p.text_hash}" for p in publications]
-        ml_vectors, ml_embedded = _embed_publications(
-            multilingual, [p.text("title") for p in publications], ml_keys,
-            _reusable_vectors(index_root, multilingual.name, MULTILINGUAL),
+        ml_vectors, ml_keys, ml_embedded = _embed_publications(
+            multilingual, MULTILINGUAL, "title", publications, index_root, vector_cache,
             (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
         )
 
+    if progress:
+        progress("Writing the index version", 0)
     built_at = datetime.now(UTC)
     version = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
     index_root.mkdir(parents=True, exist_ok=True)

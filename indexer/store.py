@@ -152,6 +152,11 @@ class Store:
     def publication_count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM publications").fetchone()[0]
 
+    def country_counts(self) -> dict[str, int]:
+        """Researchers per country code, most first ("unknown" for those without one)."""
+        rows = self._conn.execute("SELECT coalesce(country, 'unknown'), count(*) AS n FROM researchers GROUP BY 1 ORDER BY n DESC, 1")
+        return {code: n for code, n in rows}
+
     def researcher(self, researcher_id: str) -> StoredResearcher | None:
         row = self._conn.execute("SELECT * FROM researchers WHERE id = ?", (researcher_id,)).fetchone()
         return researcher_from_row(row) if row else None

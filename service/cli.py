@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -29,13 +31,14 @@ from indexer.embedder import ProgressFn
 from indexer.index_build import read_manifest, version_dirs
 from indexer.records import Rejection
 from indexer.sources.files import iter_json_records
-from kernel.data import OPENALEX_SAMPLE
-from kernel.errors import InvalidInput, KakehashiError
+from kernel.errors import InvalidInput, KakehashiError, NotReady
+from kernel.paths import OPENALEX_SAMPLE
 from kernel.settings import get_settings
 from service.auth import KeyStore
 from service.matching.matcher import Match
 from service.matching.query import Filters, Query, Weights
 from service.matching.row import LIST_SEPARATOR, match_row
+from service.progress import Progress as StepProgress
 from service.runtime import Runtime
 
 app = typer.Typer(help="Kakehashi: find foreign research partners for Japanese R&D, with the funding route.", no_args_is_help=True)
@@ -70,6 +73,12 @@ def friendly_errors() -> Iterator[None]:
 
 @contextmanager
 def progress_bars() -> Iterator[Any]:
+    """Bars in a terminal; elsewhere (a file, a pipe, CI) a line every few seconds per step."""
+    if not err.is_terminal:
+        lines = StepProgress(lambda line: err.print(line, highlight=False))
+        yield lines.begin
+        lines.finish()
+        return
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=err, transient=False,
@@ -191,29 +200,41 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the pa
     err.print(f"Revoked key {key.id} ({key.name}).")
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The port is taken before anything slow starts, so that a busy one is said at once."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} on {host} is already in use (another Kakehashi?): choose another with --port (make run PORT=...)")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise  # unreachable: fail() exits
+
+
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     demo: Annotated[bool, typer.Option(help="Load the fictional demo corpus when the store is empty.")] = True,
 ) -> None:
-    """Serve the API (and /docs). On first run: load the demo corpus and index it."""
+    """Serve the page and the API (and /docs) at once. In the background it loads the demo corpus
+    into an empty store and brings the index up to date, serving the last good version meanwhile;
+    until a first version is ready, searches answer 503 saying how far it is."""
     import uvicorn
 
     from service.http.app import create_app
     from service.http.limits import request_line_limit
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    listening = _listen(host, port)
     rt = _runtime()
     with friendly_errors():
-        if demo and rt.store_is_empty():
-            err.print(f"Empty store: loading the fictional demo corpus from {rt.demo_corpus}")
-            rt.ingest(rt.demo_corpus)
-        if not rt.store_is_empty():
-            build_with_progress(rt)
-        rt.holder.refresh()
-    err.print(f"Kakehashi on http://{host}:{port}  (the page; API docs at http://{host}:{port}/docs)")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info", h11_max_incomplete_event_size=request_line_limit(rt.settings))
+        application = create_app(rt)
+        application.state.updater.prepare(load_demo=demo)
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    err.print(f"Kakehashi on http://{shown}:{listening.getsockname()[1]}  (the page; API docs at /docs)", highlight=False)
+    config = uvicorn.Config(application, log_level="info", h11_max_incomplete_event_size=request_line_limit(rt.settings))
+    uvicorn.Server(config).run(sockets=[listening])
 
 
 def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: int | None,
@@ -409,28 +430,35 @@ def goals(
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Counts of the served index by country and by inferred field."""
+    """Counts by country and by inferred field: of the served index, or of the store while no index is built."""
     rt = _runtime()
     with friendly_errors():
-        snap = rt.snapshot()
-    by_country: dict[str, int] = {}
-    by_field: dict[str, int] = {}
-    for r in snap.researchers:
-        by_country[r.country or "unknown"] = by_country.get(r.country or "unknown", 0) + 1
-        if r.fields:
-            by_field[r.fields[0][0]] = by_field.get(r.fields[0][0], 0) + 1
-    doc = {"index_version": snap.version, "model": snap.model, "researchers": len(snap.researchers),
-           "publications": snap.index.ntotal, "by_country": dict(sorted(by_country.items(), key=lambda kv: -kv[1])),
-           "by_field": dict(sorted(by_field.items(), key=lambda kv: -kv[1]))}
+        try:
+            snap = rt.snapshot()
+        except NotReady as exc:
+            with rt.store() as store:
+                doc = {"index_version": None, "model": None, "researchers": store.researcher_count(),
+                       "publications": store.publication_count(), "by_country": store.country_counts(), "by_field": {},
+                       "note": f"store only: {exc.detail}"}
+        else:
+            unknown = snap.researcher_count - sum(snap.country_counts().values())
+            doc = {"index_version": snap.version, "model": snap.model, "researchers": snap.researcher_count,
+                   "publications": snap.publication_count,
+                   "by_country": dict(sorted({**snap.country_counts(), **({"unknown": unknown} if unknown else {})}.items(), key=lambda kv: -kv[1])),
+                   "by_field": dict(snap.main_field_counts().most_common())}
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")
         return
-    out.print(f"Index {snap.version} ({snap.model}): {doc['researchers']} researchers, {doc['publications']} publications")
+    where = f"Index {doc['index_version']} ({doc['model']})" if doc["index_version"] else f"Store {rt.settings.store_path} (no index yet)"
+    out.print(f"{where}: {doc['researchers']} researchers, {doc['publications']} publications", highlight=False)
+    if "note" in doc:
+        err.print("Fields are inferred when the index is built: `kakehashi index build`.")
     for title, counts in (("country", doc["by_country"]), ("main field", doc["by_field"])):
-        table = Table(title, "researchers")
-        for key, value in counts.items():
-            table.add_row(key, str(value))
-        out.print(table)
+        if counts:
+            table = Table(title, "researchers")
+            for key, value in counts.items():
+                table.add_row(key, str(value))
+            out.print(table)
 
 
 @app.command()

@@ -1,7 +1,10 @@
-"""Index updates after researcher writes over HTTP: one background build at a time; writes that
-arrive during a build are taken by the next one. A build embeds only publications whose text is new
-(every other vector is copied from the newest version) and publishes a new version atomically; the
-served snapshot is swapped whole once it has loaded, so reads never see a half-written index."""
+"""Index builds in the background: the preparation at start (the demo corpus loaded into an empty
+store, then the index brought up to date) and the updates after researcher writes over HTTP. One
+build at a time; writes that arrive during a build are taken by the next one. A build embeds only
+publications whose text is new (other vectors come from the newest version or the shipped cache)
+and publishes a new version atomically; the served snapshot is swapped whole once it has loaded, so
+reads never see a half-written index, and the last good version is served meanwhile. Each step is
+told as it happens through the runtime's progress (the log, the 503 answers, the page)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,16 @@ class IndexUpdater:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._running = False
+        self._load_demo = False
         self._last: dict[str, Any] = {}
+
+    def prepare(self, load_demo: bool) -> None:
+        """At start: serve the newest good version at once, then (in the background) load the demo
+        corpus if the store is empty and `load_demo`, and build whatever the store holds that the
+        index does not."""
+        self.runtime.holder.refresh()
+        self._load_demo = load_demo
+        self.request()
 
     def request(self) -> None:
         """Asks for a build soon; starts the thread on first use."""
@@ -34,7 +46,9 @@ class IndexUpdater:
                 self._thread.start()
 
     def status(self) -> dict[str, Any]:
-        return {"pending": self._wanted.is_set(), "running": self._running, **self._last}
+        progress = self.runtime.progress
+        return {"pending": self._wanted.is_set(), "running": self._running,
+                "progress": progress.describe() if progress.active else None, **self._last}
 
     def stop(self) -> None:
         self._stop.set()
@@ -50,14 +64,42 @@ class IndexUpdater:
             self._wanted.clear()
             self._running = True
             started = time.monotonic()
+            progress = self.runtime.progress
             try:
-                result = self.runtime.build_index()
-                self.runtime.holder.refresh()
-                self._last = {"last_version": result.version, "last_embedded": result.embedded,
-                              "last_seconds": round(time.monotonic() - started, 2), "last_error": None}
-                log.info("index updated to %s (%d publications embedded)", result.version, result.embedded)
+                self._build()
+                self._last = {**self._last, "last_seconds": round(time.monotonic() - started, 2), "last_error": None}
             except Exception as exc:  # noqa: BLE001 - reported in the status; the served index stays as it was
                 log.exception("index update failed")
                 self._last = {**self._last, "last_error": str(exc)}
             finally:
+                progress.finish()
                 self._running = False
+
+    def _build(self) -> None:
+        rt, progress = self.runtime, self.runtime.progress
+        if self._load_demo:
+            self._load_demo = False
+            if rt.store_is_empty():
+                advance = progress.begin(f"Loading the fictional demo corpus ({rt.demo_corpus.name})")
+                report = rt.ingest(rt.demo_corpus, advance)
+                log.info("demo corpus loaded: %d researchers", report.added)
+        if rt.store_is_empty():
+            log.info("the store is empty: nothing to index (load data with `kakehashi ingest PATH`)")
+            return
+        progress.begin("Loading the embedding models")
+        _ = rt.embedder
+        if rt.settings.multilingual:
+            _ = rt.multilingual
+        result = rt.build_index(progress.begin)
+        if result.skipped:
+            log.info("index %s is up to date", result.version)
+        else:
+            progress.begin(f"Loading index {result.version}")
+            rt.holder.refresh()
+            counts = result.manifest["counts"]
+            log.info("index %s published: %d publications of %d researchers (%d embedded, %d reused)",
+                     result.version, counts["publications"], counts["researchers"], result.embedded, result.reused)
+        self._last = {"last_version": result.version, "last_embedded": result.embedded}
+        served = rt.holder.peek()
+        if served is not None:
+            log.info("ready: serving index %s", served.version)

@@ -1,7 +1,9 @@
-"""What the API and the CLI share: settings, reference data, the embedder, the served snapshot."""
+"""What the API and the CLI share: settings, reference data, the embedder, the served snapshot, and
+the progress of whatever is preparing it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -10,12 +12,15 @@ from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
 from indexer.index_build import BuildResult, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
 from indexer.store import Store
+from kernel.errors import NotReady
+from kernel.paths import DEMO_CORPUS
 from kernel.reference import Reference, cached_reference
 from kernel.settings import Settings
 from service.matching.matcher import Matcher
 from service.matching.snapshot import Snapshot, SnapshotHolder
+from service.progress import Progress
 
-DEMO_CORPUS = "demo/researchers.jsonl.gz"
+log = logging.getLogger("kakehashi")
 
 
 class Runtime:
@@ -23,6 +28,7 @@ class Runtime:
         self.settings = settings
         self._embedder = embedder
         self._multilingual = multilingual
+        self.progress = Progress(log.info)  # what a background preparation is doing (service/index_updates.py)
 
     @cached_property
     def reference(self) -> Reference:
@@ -53,7 +59,14 @@ class Runtime:
         return Matcher(self.settings, self.reference, lambda: self.embedder, lambda: self.multilingual)
 
     def snapshot(self) -> Snapshot:
-        return self.holder.get()
+        """The served snapshot; NotReady, saying how far the preparation is, while there is none."""
+        try:
+            return self.holder.get()
+        except NotReady as exc:
+            if self.progress.active:
+                raise NotReady(f"the partner index is being prepared; {self.progress.describe()}. "
+                               "The page and the API answer as soon as it is ready.") from exc
+            raise
 
     def store(self) -> Store:
         return Store(self.settings.store_path)
@@ -72,12 +85,12 @@ class Runtime:
         with self.store() as store:
             return build_index(
                 store, self.reference, embedder, self.settings.index_root, progress, force, self.settings.embed_text,
-                self.multilingual if self.settings.multilingual else None, self.settings.ann,
+                self.multilingual if self.settings.multilingual else None, self.settings.ann, self.settings.vector_cache,
             )
 
     @property
     def demo_corpus(self) -> Path:
-        return self.settings.reference_dir / DEMO_CORPUS
+        return DEMO_CORPUS
 
     def store_is_empty(self) -> bool:
         with self.store() as store:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from indexer.embedder import FAKE_MODEL, FakeEmbedder  # noqa: E402
-from kernel.data import DEMO_CORPUS, OPENALEX_SAMPLE  # noqa: E402, F401 (the tests' corpora)
+from kernel.paths import DEMO_CORPUS, OPENALEX_SAMPLE  # noqa: E402, F401 (the tests' corpora)
 from kernel.settings import Settings  # noqa: E402
 from service.auth import KeyStore  # noqa: E402
 from service.http.app import create_app  # noqa: E402

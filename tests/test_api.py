@@ -1,5 +1,6 @@
 """The HTTP API as other portals and the web page call it."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,27 @@ def test_openapi_is_served(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/v1/matches", "/v1/scores", "/v1/goals", "/v1/countries/{code}"} <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_every_operation_has_a_short_stable_id_for_generated_clients(client: TestClient) -> None:
+    """Clients generated from /openapi.json name their functions after these: `matches.create`,
+    not FastAPI's `matches_v1_matches_post`."""
+    operations = [op for path in client.get("/openapi.json").json()["paths"].values() for op in path.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z_]+\.[a-z]+", i) for i in ids), ids
+    assert set(ids) == {
+        "health.live", "health.ready", "metrics.get", "matches.create", "scores.create", "goals.list", "goals.get",
+        "researchers.get", "researchers.goals", "researchers.put", "researchers.delete", "countries.get", "index.get",
+        "batch_jobs.create", "batch_jobs.list", "batch_jobs.get", "batch_jobs.cancel", "batch_jobs.results",
+    }
+
+
+def test_an_unknown_page_is_a_page_and_an_unknown_api_path_a_problem(client: TestClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "There is no page at /no-such-page." in page.text and 'href="/"' in page.text
+    _problem(client.get("/v1/no-such-resource"), 404)
 
 
 def test_japanese_query_without_a_multilingual_space_gets_a_clear_422(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: P
     table = run("match", "legged robot locomotion quadruped", "--limit", "3")
     assert table.exit_code == 0 and "candidates for text" in table.output
 
-    as_json = json.loads(run("match", "--goal", "6", "--country", "TW", "--limit", "2", "--json").output)
+    as_json = json.loads(run("match", "--goal", "6", "--country", "TW", "--limit", "2", "--json").stdout)
     assert as_json["count"] > 0 and as_json["index_version"] and as_json["model"] == FAKE_MODEL
     assert all(d["country"] == "TW" and d["funding_route"] == "direct" and d["no_government_channel"] for d in as_json["data"])
 
@@ -91,9 +91,9 @@ def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: P
     result = run("score", str(unknown), "--output", str(tmp_path / "u-out.jsonl"))
     assert result.exit_code == 2 and "u.jsonl:1 (query 'q1')" in result.output and "'nobody'" in result.output
 
-    goals = json.loads(run("goals", "--for", "fusion neutron sources superconducting magnets", "--json").output)
+    goals = json.loads(run("goals", "--for", "fusion neutron sources superconducting magnets", "--json").stdout)
     assert goals[0]["goal_id"] == 10
-    stats = json.loads(run("stats", "--json").output)
+    stats = json.loads(run("stats", "--json").stdout)
     assert stats["researchers"] == 2200 and len(stats["by_country"]) >= 30
 
 
@@ -104,7 +104,7 @@ def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: 
     for text in ("hits@1", "MRR", "nDCG@10", "pair loss", "goal_field", "graded", "profile", "harmonic3", FAKE_MODEL):
         assert text in table.output
     assert "vs profile [95% CI]" in table.output
-    rows = json.loads(run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3", "--json").output)
+    rows = json.loads(run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3", "--json").stdout)
     assert {r["set"] for r in rows} == {"held_out", "goal_field", "graded", "graded_ja"}
     assert next(r for r in rows if r["set"] == "held_out")["queries"] == 60
     for r in rows:
@@ -144,3 +144,49 @@ def test_batch_writes_results_and_explains_an_assignment(env, demo_state: Path, 
     refused = run("batch", str(bad), "--output", str(tmp_path / "x.csv"))
     assert refused.exit_code == 2 and "line 2" in refused.output
     assert run("batch", str(projects), "--output", str(tmp_path / "x.xlsx")).exit_code == 2
+
+
+def test_ingest_keeps_the_valid_lines_of_a_file_that_is_not_all_utf8(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Shift-JIS line among UTF-8 ones: that line is named (file, line, byte), the others are stored."""
+    env(tmp_path / "state")
+    good = json.dumps(researcher("r1")).encode()
+    shift_jis = json.dumps({**researcher("r2"), "name": "山田"}, ensure_ascii=False).encode("shift_jis")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(good + b"\n" + shift_jis + b"\n" + json.dumps(researcher("r3")).encode() + b"\n")
+    result = run("ingest", str(mixed))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "mixed.jsonl:2: (line): not UTF-8 text: byte 0x8e at column" in result.output
+    assert "│ added            │ 2 │" in result.output
+
+
+@pytest.mark.parametrize("name, content", [("binary.jsonl", bytes(range(256)) * 8), ("broken.jsonl.gz", b"not a gzip stream"),
+                                           ("table.csv", "researcher_id,name,publication_id,title\nr1,Ana,p1,GaN\n".encode("utf-16"))])
+def test_ingest_of_an_unreadable_file_is_one_clear_line_per_problem(env, tmp_path: Path, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run("ingest", str(path))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"rejected {name}" in result.output
+    assert "not UTF-8 text: byte 0x" in result.output or "cannot be read" in result.output
+    assert "no valid records" in result.output
+
+
+def test_a_malformed_json_line_is_reported_at_its_column_in_characters(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(researcher("r1")) + '\n{"id": "r2", "name": "Ünï", x}\n', encoding="utf-8")
+    result = run("ingest", str(path))
+    assert "in.jsonl:2: (line): not valid JSON: Expecting property name enclosed in double quotes at column 29" in result.output
+
+
+def test_stats_right_after_ingest_shows_the_store(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env(tmp_path / "state")
+    source = write_jsonl(tmp_path / "in.jsonl", [researcher("r1"), researcher("r2", country="FR"), researcher("r3", country="FR")])
+    assert run("ingest", str(source)).exit_code == 0
+    result = run("stats")
+    assert result.exit_code == 0, result.output
+    assert "no index yet" in result.output and "3 researchers, 3 publications" in result.output
+    doc = json.loads(run("stats", "--json").stdout)
+    assert doc["index_version"] is None and doc["by_country"] == {"FR": 2, "DE": 1}

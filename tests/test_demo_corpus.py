@@ -6,7 +6,7 @@ import runpy
 from collections import Counter
 from pathlib import Path
 
-from kernel.data import DATA_DIR
+from kernel.paths import DATA_DIR
 from kernel.reference import load_reference
 
 DEMO = DATA_DIR / "demo"

@@ -1,12 +1,15 @@
 """The slower tier: the real packaged all-MiniLM-L6-v2 model, offline, on the demo corpus and the
 real OpenAlex sample. Run alone with `pytest -m model`."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from indexer.index_build import BuildResult
 from kernel.settings import PACKAGED_MODEL, Settings
 from service.http.app import create_app
 from service.matching.query import Query
@@ -21,11 +24,32 @@ def _real_runtime(data_dir: Path) -> Runtime:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runtime, BuildResult]:
+    """The demo corpus as a first start indexes it: its vectors from the shipped cache, verified."""
     rt = _real_runtime(tmp_path_factory.mktemp("real-demo"))
     rt.ingest(DEMO_CORPUS)
-    rt.build_index()
-    return rt
+    return rt, rt.build_index()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_build: tuple[Runtime, BuildResult]) -> Runtime:
+    return demo_build[0]
+
+
+def test_the_shipped_demo_vectors_are_current_and_agree_with_the_models(demo_build: tuple[Runtime, BuildResult]) -> None:
+    """Fails when the demo corpus, a default model, the precision or the text rule changed without
+    `python data/demo/embed_vectors.py`: a first start would then embed everything again."""
+    rt, built = demo_build
+    counts = built.manifest["counts"]
+    assert counts["embedded"] == 0 and counts["multilingual_embedded"] == 0 and counts["reused"] == 14437
+    with rt.store() as store:
+        sample = store.publications()[::577]  # 26 publications across the corpus
+    ids = json.loads((built.path / "publication_ids.json").read_text())
+    position = {pid: i for i, pid in enumerate(ids)}
+    for space, embedder, mode in (("vectors.npy", rt.embedder, "title_abstract"), ("multilingual.npy", rt.multilingual, "title")):
+        stored = np.load(built.path / space)[[position[p.id] for p in sample]]
+        fresh = embedder.encode([p.text(mode) for p in sample])
+        assert np.min(np.sum(stored * fresh, axis=1)) > 0.99, space
 
 
 @pytest.fixture(scope="module")

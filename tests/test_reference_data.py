@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.data import DATA_DIR
 from kernel.errors import ReferenceDataError
+from kernel.paths import DATA_DIR
 from kernel.reference import load_reference
 
 DATA = DATA_DIR

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kernel.data import DATA_DIR
+from kernel.paths import DATA_DIR
 from kernel.reference import load_reference
 from service.matching.routes import IP_CONDITIONS, funding_route
 

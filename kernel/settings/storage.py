@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
-from kernel.data import DATA_DIR
+from kernel.paths import DATA_DIR
 
 
 class StorageSettings(BaseModel):

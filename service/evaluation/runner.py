@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embedder import Embedder, ProgressFn
-from kernel.data import DEMO_LABELS, GRADED_QUERIES
+from kernel.paths import DEMO_LABELS, GRADED_QUERIES
 from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
 from service.evaluation.sets import EvalSet, goal_field_set, graded_set, held_out_set, read_labels

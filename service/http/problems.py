@@ -67,6 +67,8 @@ def problem_headers(exc: KakehashiError) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer realm="kakehashi"'}
     if isinstance(exc, RateLimited):
         return {"Retry-After": str(max(1, round(exc.retry_after + 0.5)))}
+    if isinstance(exc, NotReady):  # an index is being prepared, or will be once data is ingested
+        return {"Retry-After": "5"}
     return {}
 
 

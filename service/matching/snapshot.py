@@ -160,6 +160,10 @@ class Snapshot:
         """Researchers per country code (researchers without a known country are not counted)."""
         return Counter(str(c) for c in self.countries if c)
 
+    def main_field_counts(self) -> Counter[str]:
+        """Researchers per inferred main field (their largest share of publications)."""
+        return Counter(r.fields[0][0] for r in self.researchers if r.fields)
+
     def strength_in(self, country: str) -> dict[str, Strength]:
         """The country's measured strength per field (empty where it has no publications)."""
         return self.strength.get(country, {})

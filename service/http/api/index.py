@@ -17,7 +17,7 @@ class IndexStatusOut(BaseModel):
     model: str | None
     publications: int
     researchers: int
-    update: dict[str, Any] = Field(description="Background updates: pending, running, last_version, last_seconds, last_error")
+    update: dict[str, Any] = Field(description="Background updates: pending, running, progress (what is being done now), last_version, last_seconds, last_error")
     skipped: list[str] = Field(description="Newer versions passed over, and why (corrupt, truncated, another model)")
 
 

@@ -43,7 +43,9 @@ templates.env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t, UTC).st
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     runtime = request.app.state.runtime
     labels = {f.id: f.label for f in runtime.reference.fields}
-    return templates.TemplateResponse(request, template, {"field_label": lambda f: labels.get(f, f), **context}, status_code=status)
+    preparing = runtime.progress.describe() if runtime.progress.active else None  # the first start's build, or an update
+    return templates.TemplateResponse(request, template, {"field_label": lambda f: labels.get(f, f), "preparing": preparing, **context},
+                                      status_code=status)
 
 
 def _error_page(request: Request, exc: KakehashiError, template: str = "error.html", **context: Any) -> HTMLResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_PACKAGED = _HERE / "data"  # the wheel maps the repository's data/ here (pyproject.toml)
+_PACKAGED = _HERE / "data"  # the wheel ships the repository's data/ as the package kernel.data (pyproject.toml)
 DATA_DIR = _PACKAGED if _PACKAGED.is_dir() else _HERE.parent / "data"
 
 DEMO_CORPUS = DATA_DIR / "demo" / "researchers.jsonl.gz"
