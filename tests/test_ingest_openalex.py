@@ -4,12 +4,8 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
-
 from indexer.sources.openalex import rebuild_abstract
 from tests.conftest import OPENALEX_SAMPLE, fake_runtime, write_jsonl
-
-needs_sample = pytest.mark.skipif(not OPENALEX_SAMPLE.is_dir(), reason="../shared/openalex-sample is not present")
 
 
 def test_abstract_is_rebuilt_in_word_order() -> None:
@@ -18,7 +14,6 @@ def test_abstract_is_rebuilt_in_word_order() -> None:
     assert rebuild_abstract({}) is None
 
 
-@needs_sample
 def test_real_sample_yields_profiles_with_countries(tmp_path: Path) -> None:
     rt = fake_runtime(tmp_path / "state")
     report = rt.ingest(OPENALEX_SAMPLE)

@@ -112,7 +112,6 @@ def test_goals_for_text_and_researcher(demo: Runtime, api: TestClient) -> None:
     assert goals["data"][0]["goal_id"] == 6
 
 
-@pytest.mark.skipif(not OPENALEX_SAMPLE.is_dir(), reason="../shared/openalex-sample is not present")
 def test_openalex_sample_becomes_searchable_profiles(tmp_path: Path) -> None:
     rt = _real_runtime(tmp_path)
     report = rt.ingest(OPENALEX_SAMPLE)

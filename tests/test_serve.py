@@ -39,6 +39,8 @@ def get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+    except (urllib.error.URLError, OSError) as exc:  # not listening (yet)
+        return 0, str(exc)
 
 
 def wait_until(condition, seconds: float = 120):  # type: ignore[no-untyped-def]
