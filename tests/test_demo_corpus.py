@@ -13,7 +13,7 @@ DEMO = DATA_DIR / "demo"
 
 
 def test_the_committed_corpus_is_what_the_generator_makes(tmp_path: Path) -> None:
-    generator = runpy.run_path(str(DEMO / "generate.py"))
+    generator = runpy.run_path(str(DATA_DIR / "tools" / "generate_demo.py"))
     for fresh in generator["write"](tmp_path):
         assert fresh.read_bytes() == (DEMO / fresh.name).read_bytes()
 

@@ -38,7 +38,7 @@ def demo(demo_build: tuple[Runtime, BuildResult]) -> Runtime:
 
 def test_the_shipped_demo_vectors_are_current_and_agree_with_the_models(demo_build: tuple[Runtime, BuildResult]) -> None:
     """Fails when the demo corpus, a default model, the precision or the text rule changed without
-    `python data/demo/embed_vectors.py`: a first start would then embed everything again."""
+    `python data/tools/embed_demo_vectors.py`: a first start would then embed everything again."""
     rt, built = demo_build
     counts = built.manifest["counts"]
     assert counts["embedded"] == 0 and counts["multilingual_embedded"] == 0 and counts["reused"] == 14437

@@ -43,7 +43,7 @@ def runtime(data_dir: Path, cache: Path | None) -> tuple[Runtime, CountingEmbedd
 
 @pytest.fixture()
 def made_cache(tmp_path: Path) -> tuple[Path, Path, Runtime]:
-    """A cache made from a build without one, as data/demo/embed_vectors.py makes the demo's."""
+    """A cache made from a build without one, as data/tools/embed_demo_vectors.py makes the demo's."""
     source = corpus(tmp_path / "in.jsonl")
     rt, _ = runtime(tmp_path / "origin", None)
     rt.ingest(source)

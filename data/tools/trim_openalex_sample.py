@@ -1,7 +1,7 @@
 """Trim the shared OpenAlex sample to the fields Kakehashi reads or will read, so that the
 repository holds a complete copy of the real records its tests and evaluation use.
 
-    python data/openalex-sample/trim.py ../shared/openalex-sample data/openalex-sample
+    python data/tools/trim_openalex_sample.py ../shared/openalex-sample data/openalex-sample
 
 The records are real OpenAlex API records (CC0); trimming drops fields, never records, and keeps
 every value it keeps exactly as OpenAlex wrote it. Writes are atomic (a temporary file, then a

@@ -1,4 +1,4 @@
-"""Embed the demo corpus once and ship its vectors: .venv/bin/python data/demo/embed_vectors.py [OUT_DIR]
+"""Embed the demo corpus once and ship its vectors: .venv/bin/python data/tools/embed_demo_vectors.py [OUT_DIR]
 
 Builds an index of the demo corpus in a temporary directory with the default settings (the packaged
 model at its default precision, the multilingual model over titles), without any cache, then writes

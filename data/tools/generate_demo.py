@@ -1,4 +1,4 @@
-"""Generate the fictional demo corpus and its labels: python data/demo/generate.py [OUT_DIR]
+"""Generate the fictional demo corpus and its labels: python data/tools/generate_demo.py [OUT_DIR]
 
 Every researcher, institution and publication here is invented (`"fictional": true` on each record).
 The topics follow real research vocabulary so that semantic search behaves as on real data; the
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vocabulary import (  # noqa: E402
+from demo_vocabulary import (  # noqa: E402
     ABSTRACT_CLOSINGS,
     ABSTRACT_METHODS,
     ABSTRACT_OPENINGS,
@@ -26,8 +26,8 @@ from vocabulary import (  # noqa: E402
 
 SEED = 20261126
 RESEARCHERS = 2200
-OUT = Path(__file__).resolve().parent / "researchers.jsonl.gz"
-LABELS = Path(__file__).resolve().parent / "labels.jsonl.gz"
+OUT = Path(__file__).resolve().parent.parent / "demo" / "researchers.jsonl.gz"
+LABELS = Path(__file__).resolve().parent.parent / "demo" / "labels.jsonl.gz"
 
 FIELD_LABELS = {
     "semiconductors": "semiconductor technology", "artificial_intelligence": "artificial intelligence",
