@@ -43,8 +43,9 @@ from indexer import (
     ann,  # noqa: E402
     schema,  # noqa: E402
 )
+from indexer.checksums import file_sha256  # noqa: E402
 from indexer.embedder import PACKAGED_MODEL, load_embedder  # noqa: E402
-from indexer.index_build import FORMAT, MANIFEST, file_sha256  # noqa: E402
+from indexer.index_build import FORMAT, MANIFEST  # noqa: E402
 from kernel.reference import load_reference  # noqa: E402
 from kernel.settings import Settings  # noqa: E402
 from service.runtime import Runtime  # noqa: E402

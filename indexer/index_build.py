@@ -31,6 +31,7 @@ import faiss
 import numpy as np
 
 from indexer import ann
+from indexer.checksums import file_sha256
 from indexer.embedder import Embedder, ProgressFn
 from indexer.store import Store, StoredPublication
 from indexer.vector_cache import lookup as vector_cache_lookup
@@ -138,14 +139,6 @@ def _embed_publications(
     if missing:
         vectors[missing] = embedder.encode([texts[i] for i in missing], advance(len(missing)) if advance else None)
     return vectors, keys, len(missing)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:

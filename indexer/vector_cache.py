@@ -15,7 +15,6 @@ The int8 rounding moves a cosine by about 5e-4, less than the bf16 encoder's own
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.checksums import file_sha256
 from indexer.embedder import Embedder
 
 log = logging.getLogger("kakehashi.vector_cache")
@@ -33,10 +33,6 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 PROBES = 8
 PROBE_MIN_COSINE = 0.99
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
@@ -62,7 +58,7 @@ def write(directory: Path, space: str, model: str, precision: str | None, text_m
     manifest = _read_manifest(directory) or {"format": FORMAT, "spaces": {}}
     manifest["spaces"][space] = {
         "file": target.name, "model": model, "precision": precision, "text": text_mode,
-        "dimension": int(vectors.shape[1]), "rows": len(keys), "sha256": _sha256(target),
+        "dimension": int(vectors.shape[1]), "rows": len(keys), "sha256": file_sha256(target),
     }
     temporary_manifest = directory / f".{MANIFEST}.tmp"
     temporary_manifest.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -88,7 +84,7 @@ def lookup(directory: Path | None, space: str, encoder: Embedder, precision: str
         return {}  # made for another model, precision or text: not a fault, simply not this build's
     path = directory / entry["file"]
     try:
-        if _sha256(path) != entry.get("sha256"):
+        if file_sha256(path) != entry.get("sha256"):
             log.warning("vector cache %s: checksum mismatch; embedding without it", path)
             return {}
         with np.load(path, allow_pickle=False) as packed:

@@ -37,7 +37,7 @@ from kernel.settings import get_settings
 from service.auth import KeyStore
 from service.matching.matcher import Match
 from service.matching.query import Filters, Query, Weights
-from service.matching.row import LIST_SEPARATOR, match_row
+from service.matching.row import match_row
 from service.progress import Progress as StepProgress
 from service.runtime import Runtime
 
@@ -51,7 +51,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _runtime() -> Runtime:
-    return Runtime(get_settings())
+    with friendly_errors():  # a bad KAKEHASHI_* value is one line naming the setting
+        return Runtime(get_settings())
+    raise AssertionError("unreachable")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -203,7 +205,11 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the pa
 def _listen(host: str, port: int) -> socket.socket:
     """The port is taken before anything slow starts, so that a busy one is said at once."""
     try:
-        return socket.create_server((host, port))
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror or exc}")
+        raise  # unreachable: fail() exits
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             fail(f"port {port} on {host} is already in use (another Kakehashi?): choose another with --port (make run PORT=...)")
@@ -295,8 +301,8 @@ def match(
         table.add_column(column)
     for row, m in rows:
         route = row["funding_route"]
-        if row["joint_agencies"]:
-            route += ": " + row["joint_agencies"].replace(LIST_SEPARATOR, ", ")
+        if m.route.joint_agencies:
+            route += ": " + ", ".join(m.route.joint_agencies)
         elif m.route.no_government_channel:
             route += " (no gov. channel)"
         best = m.evidence[0]

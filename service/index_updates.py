@@ -27,14 +27,15 @@ class IndexUpdater:
         self._lock = threading.Lock()
         self._running = False
         self._load_demo = False
+        self._load_first = False
         self._last: dict[str, Any] = {}
 
     def prepare(self, load_demo: bool) -> None:
-        """At start: serve the newest good version at once, then (in the background) load the demo
-        corpus if the store is empty and `load_demo`, and build whatever the store holds that the
-        index does not."""
-        self.runtime.holder.refresh()
+        """At start, in the background: load the newest good version (served as soon as it is), then
+        load the demo corpus if the store is empty and `load_demo`, and build whatever the store
+        holds that the index does not."""
         self._load_demo = load_demo
+        self._load_first = True
         self.request()
 
     def request(self) -> None:
@@ -64,25 +65,29 @@ class IndexUpdater:
             self._wanted.clear()
             self._running = True
             started = time.monotonic()
-            progress = self.runtime.progress
+            failure: str | None = None
             try:
                 self._build()
                 self._last = {**self._last, "last_seconds": round(time.monotonic() - started, 2), "last_error": None}
-            except Exception as exc:  # noqa: BLE001 - reported in the status; the served index stays as it was
+            except Exception as exc:  # noqa: BLE001 - reported in the status and the 503s; the served index stays as it was
                 log.exception("index update failed")
-                self._last = {**self._last, "last_error": str(exc)}
+                failure = str(exc) or type(exc).__name__
+                self._last = {**self._last, "last_error": failure}
             finally:
-                progress.finish()
+                self.runtime.progress.finish(failure)
                 self._running = False
 
     def _build(self) -> None:
         rt, progress = self.runtime, self.runtime.progress
-        if self._load_demo:
-            self._load_demo = False
-            if rt.store_is_empty():
-                advance = progress.begin(f"Loading the fictional demo corpus ({rt.demo_corpus.name})")
-                report = rt.ingest(rt.demo_corpus, advance)
-                log.info("demo corpus loaded: %d researchers", report.added)
+        if self._load_first:  # the last good version, served while the rest is prepared
+            progress.begin("Loading the newest index version")
+            rt.holder.refresh()
+            self._load_first = False
+        if self._load_demo and rt.store_is_empty():
+            advance = progress.begin(f"Loading the fictional demo corpus ({rt.demo_corpus.name})")
+            report = rt.ingest(rt.demo_corpus, advance)
+            log.info("demo corpus loaded: %d researchers", report.added)
+        self._load_demo = False  # only once it is loaded: a failed load is tried again with the next build
         if rt.store_is_empty():
             log.info("the store is empty: nothing to index (load data with `kakehashi ingest PATH`)")
             return

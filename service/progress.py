@@ -23,6 +23,7 @@ class Progress:
         self._total = 0
         self._started = 0.0
         self._told = 0.0
+        self.failure: str | None = None  # why the last run of steps failed, until one succeeds
 
     def begin(self, step: str, total: int = 0) -> ProgressFn:
         """Starts a step (of `total` units, 0 when unknown); returns the function that advances it."""
@@ -42,11 +43,11 @@ class Progress:
         if due:
             self._emit(self.describe())
 
-    def finish(self, line: str | None = None) -> None:
+    def finish(self, failure: str | None = None) -> None:
+        """Ends the steps; `failure` says why they stopped short (None: they succeeded)."""
         with self._lock:
             self._step = None
-        if line:
-            self._emit(line)
+            self.failure = failure
 
     @property
     def active(self) -> bool:

@@ -4,6 +4,7 @@ the progress of whatever is preparing it."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,7 @@ class Runtime:
         self._embedder = embedder
         self._multilingual = multilingual
         self.progress = Progress(log.info)  # what a background preparation is doing (service/index_updates.py)
+        self._loading = threading.Lock()  # a model is loaded once, whichever thread asks first
 
     @cached_property
     def reference(self) -> Reference:
@@ -37,14 +39,18 @@ class Runtime:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings)
+            with self._loading:
+                if self._embedder is None:
+                    self._embedder = load_embedder(self.settings)
         return self._embedder
 
     @property
     def multilingual(self) -> Embedder:
         """The model for Japanese queries (loaded when first needed)."""
         if self._multilingual is None:
-            self._multilingual = load_multilingual_embedder(self.settings)
+            with self._loading:
+                if self._multilingual is None:
+                    self._multilingual = load_multilingual_embedder(self.settings)
         return self._multilingual
 
     @cached_property
@@ -66,6 +72,8 @@ class Runtime:
             if self.progress.active:
                 raise NotReady(f"the partner index is being prepared; {self.progress.describe()}. "
                                "The page and the API answer as soon as it is ready.") from exc
+            if self.progress.failure:
+                raise NotReady(f"{exc.detail} The last preparation failed: {self.progress.failure} (the service's log has the details).") from exc
             raise
 
     def store(self) -> Store:

@@ -93,3 +93,24 @@ def test_while_an_index_is_prepared_the_answers_say_how_far_it_is(tmp_path: Path
         assert "being prepared" not in client.post("/v1/matches", json={"query": {"text": "x"}}).json()["detail"]
         rt.build_index()
         assert client.post("/v1/matches", json={"query": {"text": "quantum error correction"}}).status_code == 200
+
+
+def test_a_failed_preparation_is_said_in_the_answers_until_one_succeeds(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rt = fake_runtime(tmp_path)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [researcher("r1")]))
+    real_build = rt.build_index
+
+    def full_disk(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rt, "build_index", full_disk)
+    with TestClient(create_app(rt)) as client:
+        updater = client.app.state.updater  # type: ignore[attr-defined]
+        updater.prepare(load_demo=False)
+        wait_until(lambda: updater.status().get("last_error"))
+        answer = client.get("/readyz")
+        assert answer.status_code == 503 and "The last preparation failed: [Errno 28] No space left on device" in answer.json()["detail"]
+        monkeypatch.setattr(rt, "build_index", real_build)
+        updater.request()
+        wait_until(lambda: client.get("/readyz").status_code == 200)
+        assert updater.status()["last_error"] is None

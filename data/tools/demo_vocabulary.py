@@ -1,5 +1,5 @@
 """Topic vocabulary of the fictional demo corpus: per field, subtopics with the phrases that real
-papers on them use. generate.py composes titles and abstracts from these."""
+papers on them use. generate_demo.py composes titles and abstracts from these."""
 
 SUBTOPICS: dict[str, dict[str, dict[str, list[str]]]] = {
     "semiconductors": {

@@ -22,7 +22,7 @@ __all__ = [
 
 
 class Settings(StorageSettings, EmbeddingSettings, IndexSettings, MatchingSettings, HttpSettings, BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__", env_parse_none_str="null")
 
 
 @lru_cache(maxsize=1)

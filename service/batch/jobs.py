@@ -21,9 +21,7 @@ from indexer.schema import connect
 from kernel.errors import Conflict, KakehashiError, NotFound, NotReady
 from service.batch.assignment import Candidate, assign
 from service.batch.inputs import BatchRequest
-from service.matching.matcher import Match, MatchPage
-from service.matching.row import match_row
-from service.matching.snapshot import Snapshot
+from service.matching.row import batch_row
 from service.runtime import Runtime
 
 log = logging.getLogger("kakehashi.batch")
@@ -188,10 +186,6 @@ class JobStore:
                 yield out
 
 
-def result_row(job_id: str, query_id: str, rank: int, match: Match, page: MatchPage, snap: Snapshot) -> dict[str, Any]:
-    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, page.query.fields, snap.version, snap.model), "assigned": None}
-
-
 def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bool] = lambda: False,
             on_query: Callable[[int, int], None] | None = None) -> Job:
     """Runs (or resumes) one job to its end, unless it is cancelled or `stop()` says so (a shutdown:
@@ -212,7 +206,7 @@ def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bo
             query = job.request.queries[position]
             try:
                 page = runtime.matcher.match(snap, query.query, query.filters, options.weights, limit=depth)
-                rows = [result_row(job_id, query.id, i + 1, m, page, snap) for i, m in enumerate(page.matches)]
+                rows = [batch_row(job_id, query.id, i + 1, m, page.query.fields, snap.version, snap.model) for i, m in enumerate(page.matches)]
                 jobs.record(job_id, position, query.id, rows, None)
             except KakehashiError as exc:
                 jobs.record(job_id, position, query.id, [], f"{exc.title}: {exc.detail}")

@@ -27,7 +27,10 @@ MATCH_COLUMNS = (
     "funding_route", "joint_agencies", "query_fields", "index_version", "model",
 )
 # a batch job's result rows: the query they answer, and whether the assignment chose the pair
-BATCH_COLUMNS = ("job_id", "query_id", *MATCH_COLUMNS[:-2], "assigned", *MATCH_COLUMNS[-2:])
+BATCH_COLUMNS = (
+    "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact",
+    "recency", "funding_route", "joint_agencies", "query_fields", "assigned", "index_version", "model",
+)
 # the page's export of one search: the titles behind each match as well
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
 
@@ -40,6 +43,17 @@ def match_row(rank: int, match: Match, query_fields: Sequence[str], index_versio
         "funding_route": match.route.route, "joint_agencies": LIST_SEPARATOR.join(match.route.joint_agencies),
         "query_fields": LIST_SEPARATOR.join(query_fields), "index_version": index_version, "model": model,
     }
+
+
+def batch_row(job_id: str, query_id: str, rank: int, match: Match, query_fields: Sequence[str], index_version: str,
+              model: str) -> dict[str, Any]:
+    """A batch result row as stored; `assigned` is filled in once the job's assignment is solved."""
+    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, query_fields, index_version, model), "assigned": None}
+
+
+def export_row(rank: int, match: Match, query_fields: Sequence[str], index_version: str, model: str) -> dict[str, Any]:
+    """A row of the page's CSV export: the match row and the titles of its best publications."""
+    return {**match_row(rank, match, query_fields, index_version, model), "best_publications": " | ".join(e.title for e in match.evidence)}
 
 
 def parquet_schema(columns: Sequence[str]) -> pa.Schema:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ import faiss
 import numpy as np
 
 from indexer import ann
-from indexer.index_build import MANIFEST, file_sha256, read_manifest, version_dirs
+from indexer.checksums import file_sha256
+from indexer.index_build import MANIFEST, read_manifest, version_dirs
 from indexer.records import embedding_text
 from indexer.store import Store, StoredResearcher
 from kernel.errors import IndexUnusable, NotFound, NotReady
@@ -156,9 +158,14 @@ class Snapshot:
 
     # --- countries ------------------------------------------------------------------------------
 
-    def country_counts(self) -> Counter[str]:
-        """Researchers per country code (researchers without a known country are not counted)."""
+    @cached_property
+    def _country_counts(self) -> Counter[str]:
         return Counter(str(c) for c in self.countries if c)
+
+    def country_counts(self) -> Counter[str]:
+        """Researchers per country code (researchers without a known country are not counted);
+        counted once per snapshot, which never changes."""
+        return self._country_counts
 
     def main_field_counts(self) -> Counter[str]:
         """Researchers per inferred main field (their largest share of publications)."""

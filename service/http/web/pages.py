@@ -28,7 +28,7 @@ from service.http.problems import status_of
 from service.http.schemas import country_out, match_out, researcher_out
 from service.http.web.forms import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
 from service.matching.routes import IP_CONDITIONS
-from service.matching.row import EXPORT_COLUMNS, match_row
+from service.matching.row import EXPORT_COLUMNS, export_row
 
 log = logging.getLogger("kakehashi.web")
 HERE = Path(__file__).parent
@@ -148,8 +148,7 @@ def export(request: Request, rt: RuntimeDep) -> Response:
 
     def rows() -> Iterator[dict[str, Any]]:
         for i, m in enumerate(page.matches):
-            row = match_row(i + 1, m, page.query.fields, snap.version, snap.model)
-            yield {**row, "best_publications": " | ".join(e.title for e in m.evidence)}
+            yield export_row(i + 1, m, page.query.fields, snap.version, snap.model)
 
     headers = {"Content-Disposition": 'attachment; filename="kakehashi-matches.csv"'}
     return StreamingResponse(csv_chunks(rows(), EXPORT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers)
