@@ -43,7 +43,8 @@ templates.env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t, UTC).st
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     runtime = request.app.state.runtime
     labels = {f.id: f.label for f in runtime.reference.fields}
-    preparing = runtime.progress.describe() if runtime.progress.active else None  # the first start's build, or an update
+    # while no index is served yet (a first start): what is being done; an update of a served index is not announced
+    preparing = runtime.progress.describe() if runtime.progress.active and runtime.holder.peek() is None else None
     return templates.TemplateResponse(request, template, {"field_label": lambda f: labels.get(f, f), "preparing": preparing, **context},
                                       status_code=status)
 
