@@ -251,13 +251,17 @@ def _filters(country: list[str], exclude_country: list[str], field: list[str], m
     )
 
 
-def _match_json(row: dict[str, Any], match: Match) -> dict[str, Any]:
-    """The flat match row, and what explains it: the fields, the evidence, the country's strength,
-    the direct route's flags."""
+def _match_json(match: Match, rank: int) -> dict[str, Any]:
+    """One match as the CLI's JSON document: the researcher, the score and its components, and what
+    explains it (fields, evidence, the country's strength, the route)."""
+    r = match.researcher
     return {
-        **row, "fields": [f for f, _ in match.researcher.fields], "evidence": [e.__dict__ for e in match.evidence],
+        "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
+        "score": match.score, "components": match.components.as_dict(), "fields": [f for f, _ in r.fields],
+        "evidence": [e.__dict__ for e in match.evidence],
         "country_strength": {f: s.strength for f, s in match.strength.items()},
-        "no_counterpart_agency": match.route.no_counterpart_agency, "no_government_channel": match.route.no_government_channel,
+        "funding_route": match.route.route, "no_counterpart_agency": match.route.no_counterpart_agency,
+        "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
     }
 
 
@@ -290,16 +294,16 @@ def match(
         weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency)
         snap = rt.snapshot()
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
-    rows = [(match_row(offset + i + 1, m, page.query.fields, snap.version, snap.model), m) for i, m in enumerate(page.matches)]
     if as_json:
-        doc = {"data": [_match_json(row, m) for row, m in rows], "count": page.count,
+        doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
                "query_fields": page.query.fields, "index_version": snap.version, "model": snap.model}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
     for column in ("#", "score", "researcher", "country", "fields", "route", "best-matching publication"):
         table.add_column(column)
-    for row, m in rows:
+    for i, m in enumerate(page.matches):
+        row = match_row(offset + i + 1, m, page.query.fields, snap.version, snap.model)
         route = row["funding_route"]
         if m.route.joint_agencies:
             route += ": " + ", ".join(m.route.joint_agencies)
