@@ -81,7 +81,11 @@ def time_run(clone: Path, data_dir: Path, extra_env: dict[str, str], limit_s: fl
             time.sleep(0.25)
     finally:
         os.killpg(service.pid, signal.SIGTERM)
-        service.wait(timeout=60)
+        try:
+            service.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.pid, signal.SIGKILL)
+            service.wait()
     lines = log.read_text(errors="replace").splitlines()
     marks["lines_printed_before_ready"] = sum(1 for line in lines if "kakehashi" in line and "GET /" not in line)
     return marks

@@ -52,10 +52,12 @@ class IndexUpdater:
                 "progress": progress.describe() if progress.active else None, **self._last}
 
     def stop(self) -> None:
+        """Does not wait for a build in progress beyond a moment: a build writes under a temporary
+        name (removed by a later build), so stopping mid-way loses nothing but its work."""
         self._stop.set()
         self._wanted.set()
         if self._thread is not None:
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=2)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
