@@ -24,8 +24,24 @@ def embedding_text(title: str, abstract: str | None, mode: str = "title_abstract
     return f"{title}. {abstract}" if abstract and mode == "title_abstract" else title
 
 
+def text_hash(title: str, abstract: str | None) -> str:
+    """Changes when the title or the abstract changes (the embedded text)."""
+    return hashlib.sha256(embedding_text(title, abstract).encode("utf-8")).hexdigest()[:16]
+
+
+def clean_text(value: str) -> str:
+    """Runs of whitespace (newlines, tabs) as one space, none at the ends."""
+    return " ".join(value.split())
+
+
 def _clean_text(value: Any) -> Any:
-    return " ".join(value.split()) if isinstance(value, str) else value
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def normal_orcid(value: Any) -> str | None:
+    """'https://orcid.org/0000-0002-1825-0097' -> '0000-0002-1825-0097'; None when it is not an ORCID iD."""
+    match = _ORCID.match(value.strip()) if isinstance(value, str) else None
+    return match.group(1) if match else None
 
 
 class PublicationRecord(BaseModel):
@@ -48,8 +64,7 @@ class PublicationRecord(BaseModel):
 
     @property
     def text_hash(self) -> str:
-        """Changes when the title or the abstract changes."""
-        return hashlib.sha256(embedding_text(self.title, self.abstract).encode("utf-8")).hexdigest()[:16]
+        return text_hash(self.title, self.abstract)
 
 
 class ResearcherRecord(BaseModel):

@@ -10,7 +10,7 @@ through the same steps: every step may meet what it creates already in place."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +125,93 @@ MIGRATIONS: tuple[Migration, ...] = (
             created_at REAL NOT NULL,
             revoked_at REAL
         )"""),
+    Migration(5, "OpenAlex entities kept per work: bylines with institutions, topics, funding; author and institution "
+                 "records; profiles waiting to be derived; files already ingested", """
+        CREATE TABLE authorships_v5 (
+            researcher_id TEXT NOT NULL,
+            publication_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            author_position TEXT,
+            is_corresponding INTEGER,
+            author_name TEXT,
+            orcid TEXT,
+            countries TEXT,
+            PRIMARY KEY (researcher_id, publication_id)
+        ) WITHOUT ROWID;
+        INSERT INTO authorships_v5 (researcher_id, publication_id, position)
+            SELECT researcher_id, publication_id, position FROM authorships;
+        DROP TABLE authorships;
+        ALTER TABLE authorships_v5 RENAME TO authorships;
+        CREATE INDEX authorships_by_publication ON authorships(publication_id);
+        ALTER TABLE publications ADD COLUMN doi TEXT;
+        ALTER TABLE publications ADD COLUMN type TEXT;
+        ALTER TABLE publications ADD COLUMN language TEXT;
+        ALTER TABLE publications ADD COLUMN fwci REAL;
+        ALTER TABLE publications ADD COLUMN topic_id TEXT;
+        ALTER TABLE publications ADD COLUMN updated_date TEXT;
+        ALTER TABLE publications ADD COLUMN record_hash TEXT;
+        CREATE TABLE authorship_institutions (
+            publication_id TEXT NOT NULL,
+            researcher_id TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            institution_id TEXT NOT NULL,
+            PRIMARY KEY (researcher_id, publication_id, rank)
+        ) WITHOUT ROWID;
+        CREATE INDEX authorship_institutions_by_institution ON authorship_institutions(institution_id);
+        CREATE TABLE institutions (
+            id TEXT PRIMARY KEY,
+            display_name TEXT,
+            ror TEXT,
+            country_code TEXT,
+            type TEXT,
+            updated_date TEXT,
+            record_hash TEXT
+        );
+        CREATE TABLE topics (
+            id TEXT PRIMARY KEY,
+            display_name TEXT,
+            subfield_id TEXT, subfield_name TEXT,
+            field_id TEXT, field_name TEXT,
+            domain_id TEXT, domain_name TEXT
+        );
+        CREATE TABLE funders (
+            id TEXT PRIMARY KEY,
+            display_name TEXT,
+            ror TEXT
+        );
+        CREATE TABLE work_funding (
+            publication_id TEXT NOT NULL,
+            funder_id TEXT NOT NULL,
+            award_id TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (publication_id, funder_id, award_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE openalex_authors (
+            id TEXT PRIMARY KEY,
+            display_name TEXT,
+            orcid TEXT,
+            institution_id TEXT,
+            institution_name TEXT,
+            institution_country TEXT,
+            h_index INTEGER,
+            i10_index INTEGER,
+            works_count INTEGER,
+            cited_by_count INTEGER,
+            updated_date TEXT,
+            record_hash TEXT NOT NULL
+        );
+        CREATE INDEX openalex_authors_by_institution ON openalex_authors(institution_id);
+        CREATE TABLE profiles_to_derive (
+            researcher_id TEXT PRIMARY KEY
+        ) WITHOUT ROWID;
+        CREATE TABLE ingested_files (
+            sha256 TEXT NOT NULL,
+            slice TEXT NOT NULL,
+            path TEXT NOT NULL,
+            manifest_entry TEXT,
+            records INTEGER NOT NULL,
+            finished_at REAL NOT NULL,
+            PRIMARY KEY (sha256, slice)
+        )"""),
 )
 LATEST = MIGRATIONS[-1].number
 
@@ -202,6 +289,19 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on parameters
+
+
+def select_in(conn: sqlite3.Connection, sql: str, ids: Sequence[str]) -> list[sqlite3.Row]:
+    """The rows of `sql` for all `ids`, queried a chunk at a time; `sql` holds `{ids}` where the
+    placeholders go (`... WHERE id IN ({ids})`)."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start:start + IN_CHUNK]
+        rows.extend(conn.execute(sql.format(ids=",".join("?" * len(chunk))), chunk))
+    return rows
 
 
 @contextmanager

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer import schema
+from indexer import profiles, schema
+from indexer.profiles import ProfileCounts
 from indexer.records import PublicationRecord, ResearcherRecord, embedding_text
 
 
@@ -53,6 +54,10 @@ class StoredPublication:
         return embedding_text(self.title, self.abstract, mode)
 
 
+_PUBLICATION_COLUMNS = "p.id, p.title, p.abstract, p.year, p.cited_by_count, p.text_hash"
+_NEWEST_FIRST = "p.year IS NULL, p.year DESC, a.position, p.id"
+
+
 def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
     data = dict(row)
     data["declared_fields"] = tuple(json.loads(data["declared_fields"]))
@@ -86,6 +91,7 @@ class Store:
         added = updated = unchanged = 0
         now = time.time()
         with self.transaction() as conn:
+            dropped: set[str] = set()  # publications that may have lost their last author
             for record in records:
                 digest = record.content_hash
                 row = conn.execute("SELECT content_hash FROM researchers WHERE id = ?", (record.id,)).fetchone()
@@ -96,7 +102,7 @@ class Store:
                     added += 1
                 else:
                     updated += 1
-                    conn.execute("DELETE FROM authorships WHERE researcher_id = ?", (record.id,))
+                    dropped.update(self._remove_authorships(conn, record.id))
                 conn.execute(
                     "INSERT OR REPLACE INTO researchers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (record.id, record.name, record.institution, record.country, record.orcid, record.h_index,
@@ -105,30 +111,63 @@ class Store:
                 )
                 for position, pub in enumerate(record.publications):
                     self._upsert_publication(conn, pub)
-                    conn.execute("INSERT INTO authorships VALUES (?,?,?)", (record.id, pub.id, position))
-            self._drop_orphan_publications(conn)
+                    conn.execute("INSERT INTO authorships (researcher_id, publication_id, position) VALUES (?,?,?)",
+                                 (record.id, pub.id, position))
+            self._drop_orphan_publications(conn, dropped)
         return UpsertCounts(added, updated, unchanged)
 
     def delete_researcher(self, researcher_id: str) -> bool:
         """Removes the researcher, their authorships and the publications no one else wrote."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM authorships WHERE researcher_id = ?", (researcher_id,))
+            dropped = self._remove_authorships(conn, researcher_id)
             deleted = conn.execute("DELETE FROM researchers WHERE id = ?", (researcher_id,)).rowcount
-            self._drop_orphan_publications(conn)
+            self._drop_orphan_publications(conn, dropped)
         return bool(deleted)
+
+    @staticmethod
+    def _remove_authorships(conn: sqlite3.Connection, researcher_id: str) -> list[str]:
+        """The researcher's authorships removed; the publications they were on."""
+        publications = [r[0] for r in conn.execute("SELECT publication_id FROM authorships WHERE researcher_id = ?", (researcher_id,))]
+        conn.execute("DELETE FROM authorship_institutions WHERE researcher_id = ?", (researcher_id,))
+        conn.execute("DELETE FROM authorships WHERE researcher_id = ?", (researcher_id,))
+        return publications
 
     @staticmethod
     def _upsert_publication(conn: sqlite3.Connection, pub: PublicationRecord) -> None:
         conn.execute(
-            """INSERT INTO publications VALUES (?,?,?,?,?,?)
+            """INSERT INTO publications (id, title, abstract, year, cited_by_count, text_hash) VALUES (?,?,?,?,?,?)
                ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract,
                year=excluded.year, cited_by_count=excluded.cited_by_count, text_hash=excluded.text_hash""",
             (pub.id, pub.title, pub.abstract, pub.year, pub.cited_by_count, pub.text_hash),
         )
 
     @staticmethod
-    def _drop_orphan_publications(conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM publications WHERE id NOT IN (SELECT publication_id FROM authorships)")
+    def _drop_orphan_publications(conn: sqlite3.Connection, candidates: Iterable[str]) -> None:
+        """Of `candidates`, the publications no one is an author of any more go (a cost of the change, not the store)."""
+        orphans = [(pid,) for pid in candidates
+                   if conn.execute("SELECT 1 FROM authorships WHERE publication_id = ? LIMIT 1", (pid,)).fetchone() is None]
+        conn.executemany("DELETE FROM work_funding WHERE publication_id = ?", orphans)
+        conn.executemany("DELETE FROM publications WHERE id = ?", orphans)
+
+    def derive_profiles(self, on_progress: Callable[[int], None] | None = None) -> ProfileCounts:
+        """The profiles of OpenAlex authors whose stored records changed (indexer/profiles.py)."""
+        return profiles.derive_profiles(self._conn, on_progress)
+
+    def queued_profiles(self) -> int:
+        return profiles.queued_profiles(self._conn)
+
+    def ingested_file(self, sha256: str, slice_signature: str) -> bool:
+        """Whether a file with this content was ingested whole before, under the same slice."""
+        row = self._conn.execute("SELECT 1 FROM ingested_files WHERE sha256 = ? AND slice = ?", (sha256, slice_signature)).fetchone()
+        return row is not None
+
+    @staticmethod
+    def record_ingested_file(conn: sqlite3.Connection, sha256: str, slice_signature: str, name: str, records: int,
+                             manifest_entry: dict[str, Any] | None) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO ingested_files VALUES (?,?,?,?,?,?)",
+            (sha256, slice_signature, name, json.dumps(manifest_entry) if manifest_entry else None, records, time.time()),
+        )
 
     def record_ingest_run(self, path: str, started_at: float, summary: dict[str, Any]) -> None:
         with self.transaction() as conn:
@@ -166,20 +205,24 @@ class Store:
 
     def publications(self, abstracts: bool = True) -> list[StoredPublication]:
         """`abstracts=False` leaves them out (None), for readers that need the rest only."""
-        columns = "id, title, " + ("abstract" if abstracts else "NULL AS abstract") + ", year, cited_by_count, text_hash"
-        return [StoredPublication(**dict(r)) for r in self._conn.execute(f"SELECT {columns} FROM publications ORDER BY id")]
+        columns = _PUBLICATION_COLUMNS if abstracts else _PUBLICATION_COLUMNS.replace("p.abstract", "NULL AS abstract")
+        return [StoredPublication(**dict(r)) for r in self._conn.execute(f"SELECT {columns} FROM publications p ORDER BY p.id")]
 
     def publications_of(self, researcher_id: str) -> list[StoredPublication]:
+        """Newest first."""
         rows = self._conn.execute(
-            """SELECT p.* FROM publications p JOIN authorships a ON a.publication_id = p.id
-               WHERE a.researcher_id = ? ORDER BY a.position""",
+            f"""SELECT {_PUBLICATION_COLUMNS} FROM publications p JOIN authorships a ON a.publication_id = p.id
+                WHERE a.researcher_id = ? ORDER BY {_NEWEST_FIRST}""",
             (researcher_id,),
         )
         return [StoredPublication(**dict(r)) for r in rows]
 
     def authorships(self) -> list[tuple[str, str]]:
-        """(researcher_id, publication_id) pairs, in each researcher's publication order."""
-        rows = self._conn.execute("SELECT researcher_id, publication_id FROM authorships ORDER BY researcher_id, position")
+        """(researcher_id, publication_id) pairs, each researcher's newest publications first."""
+        rows = self._conn.execute(
+            f"""SELECT a.researcher_id, a.publication_id FROM authorships a JOIN publications p ON p.id = a.publication_id
+                ORDER BY a.researcher_id, {_NEWEST_FIRST}"""
+        )
         return [(r[0], r[1]) for r in rows]
 
     def content_hashes(self) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ Validated at load; an error names the file and the entry.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,15 @@ class FieldDef(_Strict):
     id: str = Field(pattern=r"^[a-z_]+$")
     label: str = Field(min_length=1)
     description: str = Field(min_length=20)
+    openalex: tuple[str, ...] = ()  # OpenAlex field and subfield ids ('fields/25', 'subfields/1702') of this field's works
+
+    @field_validator("openalex")
+    @classmethod
+    def _openalex_ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [i for i in ids if not re.fullmatch(r"(fields|subfields)/\d{2,4}", i)]
+        if bad:
+            raise ValueError(f"{bad} are not OpenAlex field or subfield ids (fields/N, subfields/N)")
+        return ids
 
 
 class Goal(_Strict):

@@ -29,7 +29,9 @@ from rich.table import Table
 
 from indexer.embedder import ProgressFn
 from indexer.index_build import read_manifest, version_dirs
+from indexer.ingest import IngestReport
 from indexer.records import Rejection
+from indexer.slicing import RULES, make_slice
 from indexer.sources.files import iter_json_records
 from kernel.errors import InvalidInput, KakehashiError, NotReady
 from kernel.paths import OPENALEX_SAMPLE
@@ -87,7 +89,7 @@ def progress_bars() -> Iterator[Any]:
     ) as progress:
 
         def factory(description: str, total: int) -> ProgressFn:
-            task = progress.add_task(description, total=total)
+            task = progress.add_task(description, total=total or None)
             return lambda n: progress.advance(task, n)
 
         yield factory
@@ -108,32 +110,68 @@ def build_with_progress(rt: Runtime, force: bool = False, engine: str = "local")
         )
 
 
+def _listed(values: list[str] | None) -> list[str]:
+    """Repeated options and comma-separated lists alike: --countries DE,FR --countries KR."""
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A file or directory: house JSONL/CSV, or OpenAlex works/authors (.jsonl[.gz], API pages).")],
+    path: Annotated[Path, typer.Argument(help="A file or directory (house JSONL/CSV; OpenAlex works, authors, institutions as "
+                                              "JSON Lines, API pages or Parquet), or an OpenAlex snapshot's root.")],
     report: Annotated[Path | None, typer.Option(help="Write every rejection (record, field, reason) to this JSON Lines file.")] = None,
     show: Annotated[int, typer.Option(help="How many rejections to print.")] = 20,
+    countries: Annotated[list[str] | None, typer.Option(help="Keep only OpenAlex works with an author in these countries (ISO codes; repeat or comma-separate).")] = None,
+    since: Annotated[int | None, typer.Option(help="Keep only OpenAlex works published in this year or later.")] = None,
+    fields: Annotated[list[str] | None, typer.Option(help="Keep only OpenAlex works in these fields: Kakehashi's (semiconductors, ...) or OpenAlex ids (fields/17, subfields/1702).")] = None,
 ) -> None:
     """Validate and store researcher records. Valid records are stored even when others are rejected."""
     rt = _runtime()
     with friendly_errors():
-        result = rt.ingest(path)
-    summary = result.summary()
+        slice_ = make_slice(rt.reference, since, _listed(fields), _listed(countries))
+    report_file = report.open("w", encoding="utf-8") if report else None
+
+    def write_rejection(rejection: Rejection) -> None:
+        if report_file:
+            report_file.write(json.dumps(rejection.__dict__, ensure_ascii=False) + "\n")
+
+    try:
+        with friendly_errors(), progress_bars() as factory:
+            result = rt.ingest(path, factory, slice_, write_rejection)
+    finally:
+        if report_file:
+            report_file.close()
+    _print_ingest(path, result, show, report)
+    if result.all_rejected:
+        fail("no valid records in the input", 1)
+    if result.stored or result.removed:
+        err.print("Run `kakehashi index build` to make the changes searchable.")
+
+
+def _print_ingest(path: Path, result: IngestReport, show: int, report: Path | None) -> None:
     table = Table(title=f"Ingest of {path}", show_header=False)
-    for key in ("records_read", "profiles_derived", "added", "updated", "unchanged", "rejected"):
-        table.add_row(key.replace("_", " "), str(summary[key]))
+    table.add_row("files read", f"{len(result.files) - len(result.files_skipped)} of {len(result.files)}"
+                  + (f" ({len(result.files_skipped)} ingested before, unchanged)" if result.files_skipped else ""))
+    table.add_row("records read", f"{result.records_read:,}")
+    for entity, counts in result.openalex.items():
+        figures = counts.as_dict()
+        if any(figures.values()):
+            table.add_row(f"OpenAlex {entity}", ", ".join(f"{n:,} {what}" for what, n in figures.items() if n))
+    for rule, n in result.left_out.items():
+        table.add_row(f"left out by --{rule}" if rule in RULES else "authors without a kept work", f"{n:,}")
+    table.add_row("profiles derived", f"{result.profiles_derived:,}")
+    for key in ("added", "updated", "unchanged", "removed"):
+        table.add_row(f"researchers {key}", f"{getattr(result, key):,}")
+    table.add_row("rejected", f"{result.rejected:,}")
     out.print(table)
+    for problem in result.problems:
+        err.print(f"  [yellow]problem[/] {problem}", highlight=False)
     for rejection in result.rejections[:show]:
         err.print(f"  rejected {rejection}", highlight=False, markup=False)
-    if len(result.rejections) > show:
-        err.print(f"  ... and {len(result.rejections) - show} more" + ("" if report else " (use --report FILE for all)"))
+    if result.rejected > show:
+        err.print(f"  ... and {result.rejected - show:,} more" + ("" if report else " (use --report FILE for all)"))
     if report:
-        report.write_text("".join(json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in result.rejections), encoding="utf-8")
         err.print(f"Rejection report written to {report}")
-    if result.stored + result.unchanged == 0:
-        fail("no valid records in the input", 1)
-    if result.stored:
-        err.print("Run `kakehashi index build` to make the changes searchable.")
 
 
 @index_app.command("build")

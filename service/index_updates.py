@@ -86,8 +86,8 @@ class IndexUpdater:
             rt.holder.refresh()
             self._load_first = False
         if self._load_demo and rt.store_is_empty():
-            advance = progress.begin(f"Loading the fictional demo corpus ({rt.demo_corpus.name})")
-            report = rt.ingest(rt.demo_corpus, advance)
+            corpus = rt.demo_corpus.name
+            report = rt.ingest(rt.demo_corpus, lambda step, total: progress.begin(f"Loading the fictional demo corpus ({corpus}): {step.lower()}", total))
             log.info("demo corpus loaded: %d researchers", report.added)
         self._load_demo = False  # only once it is loaded: a failed load is tried again with the next build
         if rt.store_is_empty():

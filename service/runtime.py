@@ -12,6 +12,8 @@ from pathlib import Path
 from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
 from indexer.index_build import BuildResult, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
+from indexer.records import Rejection
+from indexer.slicing import Slice
 from indexer.store import Store
 from kernel.errors import NotReady
 from kernel.paths import DEMO_CORPUS
@@ -79,9 +81,10 @@ class Runtime:
     def store(self) -> Store:
         return Store(self.settings.store_path)
 
-    def ingest(self, path: Path, on_progress: Callable[[int], None] | None = None) -> IngestReport:
+    def ingest(self, path: Path, progress: ProgressFactory | None = None, slice_: Slice | None = None,
+               on_rejection: Callable[[Rejection], None] | None = None) -> IngestReport:
         with self.store() as store:
-            return ingest(path, store, set(self.reference.field_ids), on_progress)
+            return ingest(path, store, set(self.reference.field_ids), progress, slice_, on_rejection)
 
     def build_index(self, progress: ProgressFactory | None = None, force: bool = False, engine: str = "local") -> BuildResult:
         """`engine`: local, or ray (indexer/ray_engine.py; needs the `ray` extra)."""

@@ -42,7 +42,7 @@ def main(mode: str, data_dir: str, *rest: str) -> None:
             done += n
             say(f"committed {done}")
 
-        runtime.ingest(Path(rest[0]), committed)
+        runtime.ingest(Path(rest[0]), lambda step, total: committed)
     elif mode == "build":
         index_build._reusable_vectors = lambda *args: {}  # embed every publication again, slowly
         runtime.build_index(force=True)

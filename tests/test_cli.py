@@ -1,6 +1,7 @@
 """The `kakehashi` command line as a new user meets it."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,7 @@ def test_ingest_keeps_the_valid_lines_of_a_file_that_is_not_all_utf8(env, tmp_pa
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     assert "mixed.jsonl:2: (line): not UTF-8 text: byte 0x8e at column" in result.output
-    assert "│ added            │ 2 │" in result.output
+    assert re.search(r"│ researchers added +│ 2 +│", result.output)
 
 
 @pytest.mark.parametrize("name, content", [("binary.jsonl", bytes(range(256)) * 8), ("broken.jsonl.gz", b"not a gzip stream"),

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from indexer.records import Rejection
 
 SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv")
@@ -56,28 +58,57 @@ def list_inputs(path: Path) -> list[Path]:
     return [path]
 
 
+def raw_lines(path: Path) -> Iterator[tuple[int, bytes | Rejection]]:
+    """(line number, bytes) per line, a BOM at the start dropped; a damaged gzip stream ends the
+    file with a rejection."""
+    try:
+        with _open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                yield number, raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
+    except (OSError, EOFError, zlib.error) as exc:
+        yield 0, _unreadable(path, exc)
+
+
+def parse_line(raw: bytes, where: str) -> Any | Rejection:
+    """The JSON value of one line, or why it is not one: not UTF-8 (naming the
+    byte and its column), not JSON (naming the column), or nested too deeply."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the slow path below says why, in the words of the standard library's parser
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _not_utf8(where, raw[exc.start], exc.start + 1)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Rejection(where, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Rejection(where, "(line)", "not usable JSON: nested too deeply")
+
+
 def iter_json_records(path: Path) -> Iterator[tuple[str, Any | Rejection]]:
     """(location, parsed object or rejection) per record. A `.json` file holds one document: a list
     of records or one API page (`{"results": [...]}`); JSON Lines hold one record or page per line."""
     if base_suffix(path) == ".json":
         yield from _whole_document(path)
         return
-    for number, line in decoded_lines(path):
-        where = f"{path.name}:{number}"
-        if isinstance(line, Rejection):
-            yield line.record, line
+    name = path.name
+    for number, raw in raw_lines(path):
+        if isinstance(raw, Rejection):
+            yield raw.record, raw
             continue
-        if not line.strip():
+        if raw.isspace() or not raw:
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield where, Rejection(where, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        except RecursionError:
-            yield where, Rejection(where, "(line)", "not usable JSON: nested too deeply")
-            continue
-        yield from _expand_page(where, obj)
+        where = f"{name}:{number}"
+        obj = parse_line(raw, where)
+        if isinstance(obj, Rejection):
+            yield where, obj
+        elif isinstance(obj, dict) and "id" in obj:
+            yield where, obj
+        else:
+            yield from _expand_page(where, obj)
 
 
 def _whole_document(path: Path) -> Iterator[tuple[str, Any | Rejection]]:

@@ -1,0 +1,162 @@
+"""Storing OpenAlex works, authors and institutions a batch at a time (each call runs inside the
+caller's transaction). A record whose stored copy has the same content is skipped; one with an older
+`updated_date` than the stored copy is skipped too (a newer snapshot partition or harvest already
+gave it); a changed one replaces the stored rows. Every author whose profile may change is queued
+in `profiles_to_derive` (indexer/profiles.py derives them), so the cost follows the change."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.schema import select_in
+from indexer.sources.openalex import AuthorRow, InstitutionRow, WorkRow
+
+
+@dataclass
+class RecordCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    older: int = 0  # an older copy than the stored one: skipped
+
+    def add(self, other: RecordCounts) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.older += other.older
+
+    def as_dict(self) -> dict[str, int]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "older": self.older}
+
+
+@dataclass
+class _Decision:
+    new: list[Any] = field(default_factory=list)
+    changed: list[Any] = field(default_factory=list)
+    counts: RecordCounts = field(default_factory=RecordCounts)
+
+
+def _newest_per_id(rows: Iterable[Any]) -> dict[str, Any]:
+    """One record per id: the one with the newest `updated_date`, the last read on a tie."""
+    latest: dict[str, Any] = {}
+    for row in rows:
+        known = latest.get(row.id)
+        if known is None or (row.updated_date or "") >= (known.updated_date or ""):
+            latest[row.id] = row
+    return latest
+
+
+def _decide(conn: sqlite3.Connection, table: str, hash_column: str, rows: dict[str, Any]) -> _Decision:
+    stored = {r[0]: (r[1], r[2]) for r in select_in(
+        conn, f"SELECT id, {hash_column}, updated_date FROM {table} WHERE id IN ({{ids}})", list(rows))}
+    decision = _Decision()
+    for rid, row in rows.items():
+        known = stored.get(rid)
+        digest = row.hash if isinstance(row, WorkRow) else row.values()[-1]
+        if known is None:
+            decision.new.append(row)
+            decision.counts.added += 1
+        elif known[0] == digest:
+            decision.counts.unchanged += 1
+        elif known[1] and row.updated_date and row.updated_date < known[1]:
+            decision.counts.older += 1
+        else:
+            decision.changed.append(row)
+            decision.counts.updated += 1
+    return decision
+
+
+def _queue_profiles(conn: sqlite3.Connection, researcher_ids: Iterable[str]) -> None:
+    conn.executemany("INSERT OR IGNORE INTO profiles_to_derive VALUES (?)", ((rid,) for rid in set(researcher_ids)))
+
+
+_FILL_INSTITUTION = """INSERT INTO institutions VALUES (?,?,?,?,?,?,?)
+    ON CONFLICT(id) DO UPDATE SET display_name = coalesce(display_name, excluded.display_name),
+    ror = coalesce(ror, excluded.ror), country_code = coalesce(country_code, excluded.country_code),
+    type = coalesce(type, excluded.type)
+    WHERE institutions.updated_date IS NULL"""  # what works and author records say of an institution fills gaps only
+
+
+def _fill_institutions(conn: sqlite3.Connection, institutions: Iterable[InstitutionRow]) -> None:
+    unique = {i.id: i for i in institutions}
+    conn.executemany(_FILL_INSTITUTION, (i.values() for i in unique.values()))
+
+
+def write_works(conn: sqlite3.Connection, works: Iterable[WorkRow]) -> RecordCounts:
+    decision = _decide(conn, "publications", "record_hash", _newest_per_id(works))
+    if decision.changed:
+        changed_ids = [w.id for w in decision.changed]
+        previous = select_in(conn, "SELECT researcher_id, publication_id FROM authorships WHERE publication_id IN ({ids})", changed_ids)
+        _queue_profiles(conn, (r[0] for r in previous))
+        conn.executemany("DELETE FROM authorship_institutions WHERE researcher_id = ? AND publication_id = ?", previous)
+        conn.executemany("DELETE FROM authorships WHERE researcher_id = ? AND publication_id = ?", previous)
+        conn.executemany("DELETE FROM work_funding WHERE publication_id = ?", ((wid,) for wid in changed_ids))
+    written = decision.new + decision.changed
+    if not written:
+        return decision.counts
+    conn.executemany(
+        """INSERT INTO publications (id, title, abstract, year, cited_by_count, text_hash, doi, type, language, fwci,
+               topic_id, updated_date, record_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+           ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract, year=excluded.year,
+               cited_by_count=excluded.cited_by_count, text_hash=excluded.text_hash, doi=excluded.doi, type=excluded.type,
+               language=excluded.language, fwci=excluded.fwci, topic_id=excluded.topic_id,
+               updated_date=excluded.updated_date, record_hash=excluded.record_hash""",
+        (w.publication_values() for w in written),
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO authorships VALUES (?,?,?,?,?,?,?,?)",
+        ((b.author_id, w.id, b.position, b.author_position, b.is_corresponding, b.name, b.orcid, ",".join(b.countries) or None)
+         for w in written for b in w.bylines),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO authorship_institutions VALUES (?,?,?,?)",
+        ((w.id, b.author_id, rank, i.id) for w in written for b in w.bylines for rank, i in enumerate(b.institutions)),
+    )
+    _fill_institutions(conn, (i for w in written for b in w.bylines for i in b.institutions))
+    topics = {w.topic[0]: w.topic for w in written if w.topic}
+    conn.executemany("INSERT OR REPLACE INTO topics VALUES (?,?,?,?,?,?,?,?)", topics.values())
+    funders = {f[0]: (f[0], f[2], f[3]) for w in written for f in w.funding}
+    conn.executemany(
+        """INSERT INTO funders VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET
+           display_name = coalesce(excluded.display_name, display_name), ror = coalesce(excluded.ror, ror)""",
+        funders.values(),
+    )
+    conn.executemany("INSERT OR IGNORE INTO work_funding VALUES (?,?,?)", ((w.id, f[0], f[1]) for w in written for f in w.funding))
+    _queue_profiles(conn, (b.author_id for w in written for b in w.bylines))
+    return decision.counts
+
+
+def write_authors(conn: sqlite3.Connection, authors: Iterable[AuthorRow], only_with_works: bool = False) -> tuple[RecordCounts, int]:
+    """(counts, authors left out). `only_with_works`: a sliced ingest keeps the records of authors
+    whose works it stored only (the authors entity of a snapshot is ten times the works)."""
+    latest = _newest_per_id(authors)
+    left_out = 0
+    if only_with_works and latest:
+        with_works = {r[0] for r in select_in(conn, "SELECT DISTINCT researcher_id FROM authorships WHERE researcher_id IN ({ids})", list(latest))}
+        left_out = len(latest) - len(with_works)
+        latest = {aid: row for aid, row in latest.items() if aid in with_works}
+    decision = _decide(conn, "openalex_authors", "record_hash", latest)
+    written = decision.new + decision.changed
+    if written:
+        _fill_institutions(conn, (a.institution for a in written if a.institution))
+        conn.executemany("INSERT OR REPLACE INTO openalex_authors VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (a.values() for a in written))
+        _queue_profiles(conn, (a.id for a in written))
+    return decision.counts, left_out
+
+
+def write_institutions(conn: sqlite3.Connection, institutions: Iterable[InstitutionRow]) -> RecordCounts:
+    latest = _newest_per_id(institutions)
+    stored = {r[0]: (r[1], r[2]) for r in select_in(
+        conn, "SELECT id, display_name, country_code FROM institutions WHERE id IN ({ids})", list(latest))}
+    decision = _decide(conn, "institutions", "record_hash", latest)
+    written = decision.new + decision.changed
+    conn.executemany("INSERT OR REPLACE INTO institutions VALUES (?,?,?,?,?,?,?)", (i.values() for i in written))
+    # profiles that show this institution change when its name or country does
+    renamed = [i.id for i in written if i.id in stored and stored[i.id] != (i.display_name, i.country_code)]
+    for iid in renamed:
+        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT DISTINCT researcher_id FROM authorship_institutions WHERE institution_id = ?", (iid,))
+        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT id FROM openalex_authors WHERE institution_id = ?", (iid,))
+    return decision.counts
