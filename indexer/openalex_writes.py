@@ -14,6 +14,8 @@ from typing import Any
 from indexer.schema import select_in
 from indexer.sources.openalex import AuthorRow, InstitutionRow, WorkRow
 
+TOPIC_COLUMNS = ("id", "display_name", "subfield_id", "subfield_name", "field_id", "field_name", "domain_id", "domain_name")
+
 
 @dataclass
 class RecordCounts:
@@ -56,7 +58,7 @@ def _decide(conn: sqlite3.Connection, table: str, hash_column: str, rows: dict[s
     for rid, row in rows.items():
         known = stored.get(rid)
         digest = row.hash if isinstance(row, WorkRow) else row.values()[-1]
-        if known is None:
+        if known is None or known[0] is None:  # not stored, or only as other records named it
             decision.new.append(row)
             decision.counts.added += 1
         elif known[0] == digest:
@@ -73,16 +75,54 @@ def _queue_profiles(conn: sqlite3.Connection, researcher_ids: Iterable[str]) -> 
     conn.executemany("INSERT OR IGNORE INTO profiles_to_derive VALUES (?)", ((rid,) for rid in set(researcher_ids)))
 
 
-_FILL_INSTITUTION = """INSERT INTO institutions VALUES (?,?,?,?,?,?,?)
-    ON CONFLICT(id) DO UPDATE SET display_name = coalesce(display_name, excluded.display_name),
-    ror = coalesce(ror, excluded.ror), country_code = coalesce(country_code, excluded.country_code),
-    type = coalesce(type, excluded.type)
-    WHERE institutions.updated_date IS NULL"""  # what works and author records say of an institution fills gaps only
+def _merge_copies(copies: Iterable[tuple[str, tuple[Any, ...]]]) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """Per id (the first value), each column's value from the newest copy that has one; `copies`
+    are (rank, values), the rank saying how new the record that carried the copy is."""
+    merged: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    for rank, values in sorted(copies, key=lambda c: c[0]):
+        known = merged.get(values[0])
+        merged[values[0]] = (rank, values if known is None else tuple(k if v is None else v for v, k in zip(values, known[1], strict=True)))
+    return merged
 
 
-def _fill_institutions(conn: sqlite3.Connection, institutions: Iterable[InstitutionRow]) -> None:
-    unique = {i.id: i for i in institutions}
-    conn.executemany(_FILL_INSTITUTION, (i.values() for i in unique.values()))
+def _upsert_copies(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], copies: Iterable[tuple[str, tuple[Any, ...]]],
+                   guard: str = "") -> None:
+    """Stores what records say in passing of an entity they name (a work of its institutions, topic
+    and funders): each column holds the newest copy's value, whatever order the copies come in."""
+    newer = f"excluded.described_at >= coalesce({table}.described_at, '')"
+    updates = ", ".join(f"{c} = CASE WHEN {newer} THEN coalesce(excluded.{c}, {table}.{c}) ELSE coalesce({table}.{c}, excluded.{c}) END"
+                        for c in columns[1:])
+    conn.executemany(
+        f"""INSERT INTO {table} ({", ".join(columns)}, described_at) VALUES ({", ".join("?" * (len(columns) + 1))})
+            ON CONFLICT(id) DO UPDATE SET {updates}, described_at = max(excluded.described_at, coalesce({table}.described_at, ''))
+            {guard}""",
+        ((*values, rank) for rank, values in _merge_copies(copies).values()),
+    )
+
+
+def _rank(record: WorkRow | AuthorRow) -> str:
+    return f"{record.updated_date or ''}|{record.id}"
+
+
+def _requeue_holders(conn: sqlite3.Connection, institution_ids: Iterable[str]) -> None:
+    """Queues the profiles that show these institutions (their name or country changed)."""
+    for iid in institution_ids:
+        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT DISTINCT researcher_id FROM authorship_institutions WHERE institution_id = ?", (iid,))
+        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT id FROM openalex_authors WHERE institution_id = ?", (iid,))
+
+
+def _described_institutions(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[Any, Any]]:
+    return {r[0]: (r[1], r[2]) for r in select_in(conn, "SELECT id, display_name, country_code FROM institutions WHERE id IN ({ids})", ids)}
+
+
+def _fill_institutions(conn: sqlite3.Connection, copies: list[tuple[str, InstitutionRow]]) -> None:
+    """Institutions as works and author records name them, for those without a record of their own."""
+    ids = sorted({i.id for _, i in copies})
+    before = _described_institutions(conn, ids)
+    _upsert_copies(conn, "institutions", ("id", "display_name", "ror", "country_code", "type"),
+                   ((rank, i.described()) for rank, i in copies), guard="WHERE institutions.record_hash IS NULL")
+    after = _described_institutions(conn, ids)
+    _requeue_holders(conn, (iid for iid in before if before[iid] != after[iid]))
 
 
 def write_works(conn: sqlite3.Connection, works: Iterable[WorkRow]) -> RecordCounts:
@@ -115,15 +155,9 @@ def write_works(conn: sqlite3.Connection, works: Iterable[WorkRow]) -> RecordCou
         "INSERT OR IGNORE INTO authorship_institutions VALUES (?,?,?,?)",
         ((w.id, b.author_id, rank, i.id) for w in written for b in w.bylines for rank, i in enumerate(b.institutions)),
     )
-    _fill_institutions(conn, (i for w in written for b in w.bylines for i in b.institutions))
-    topics = {w.topic[0]: w.topic for w in written if w.topic}
-    conn.executemany("INSERT OR REPLACE INTO topics VALUES (?,?,?,?,?,?,?,?)", topics.values())
-    funders = {f[0]: (f[0], f[2], f[3]) for w in written for f in w.funding}
-    conn.executemany(
-        """INSERT INTO funders VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET
-           display_name = coalesce(excluded.display_name, display_name), ror = coalesce(excluded.ror, ror)""",
-        funders.values(),
-    )
+    _fill_institutions(conn, [(_rank(w), i) for w in written for b in w.bylines for i in b.institutions])
+    _upsert_copies(conn, "topics", TOPIC_COLUMNS, ((_rank(w), w.topic) for w in written if w.topic))
+    _upsert_copies(conn, "funders", ("id", "display_name", "ror"), ((_rank(w), (f[0], f[2], f[3])) for w in written for f in w.funding))
     conn.executemany("INSERT OR IGNORE INTO work_funding VALUES (?,?,?)", ((w.id, f[0], f[1]) for w in written for f in w.funding))
     _queue_profiles(conn, (b.author_id for w in written for b in w.bylines))
     return decision.counts
@@ -141,7 +175,7 @@ def write_authors(conn: sqlite3.Connection, authors: Iterable[AuthorRow], only_w
     decision = _decide(conn, "openalex_authors", "record_hash", latest)
     written = decision.new + decision.changed
     if written:
-        _fill_institutions(conn, (a.institution for a in written if a.institution))
+        _fill_institutions(conn, [(_rank(a), a.institution) for a in written if a.institution])
         conn.executemany("INSERT OR REPLACE INTO openalex_authors VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (a.values() for a in written))
         _queue_profiles(conn, (a.id for a in written))
     return decision.counts, left_out
@@ -149,14 +183,10 @@ def write_authors(conn: sqlite3.Connection, authors: Iterable[AuthorRow], only_w
 
 def write_institutions(conn: sqlite3.Connection, institutions: Iterable[InstitutionRow]) -> RecordCounts:
     latest = _newest_per_id(institutions)
-    stored = {r[0]: (r[1], r[2]) for r in select_in(
-        conn, "SELECT id, display_name, country_code FROM institutions WHERE id IN ({ids})", list(latest))}
+    before = _described_institutions(conn, list(latest))
     decision = _decide(conn, "institutions", "record_hash", latest)
     written = decision.new + decision.changed
-    conn.executemany("INSERT OR REPLACE INTO institutions VALUES (?,?,?,?,?,?,?)", (i.values() for i in written))
+    conn.executemany("INSERT OR REPLACE INTO institutions VALUES (?,?,?,?,?,?,?,NULL)", (i.values() for i in written))
     # profiles that show this institution change when its name or country does
-    renamed = [i.id for i in written if i.id in stored and stored[i.id] != (i.display_name, i.country_code)]
-    for iid in renamed:
-        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT DISTINCT researcher_id FROM authorship_institutions WHERE institution_id = ?", (iid,))
-        conn.execute("INSERT OR IGNORE INTO profiles_to_derive SELECT id FROM openalex_authors WHERE institution_id = ?", (iid,))
+    _requeue_holders(conn, (i.id for i in written if i.id in before and before[i.id] != (i.display_name, i.country_code)))
     return decision.counts

@@ -165,19 +165,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             country_code TEXT,
             type TEXT,
             updated_date TEXT,
-            record_hash TEXT
+            record_hash TEXT,
+            described_at TEXT
         );
         CREATE TABLE topics (
             id TEXT PRIMARY KEY,
             display_name TEXT,
             subfield_id TEXT, subfield_name TEXT,
             field_id TEXT, field_name TEXT,
-            domain_id TEXT, domain_name TEXT
+            domain_id TEXT, domain_name TEXT,
+            described_at TEXT
         );
         CREATE TABLE funders (
             id TEXT PRIMARY KEY,
             display_name TEXT,
-            ror TEXT
+            ror TEXT,
+            described_at TEXT
         );
         CREATE TABLE work_funding (
             publication_id TEXT NOT NULL,

@@ -36,6 +36,7 @@ def fake_runtime(data_dir: Path, **overrides: object) -> Runtime:
 
 
 def write_jsonl(path: Path, records: list[object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
     return path
 

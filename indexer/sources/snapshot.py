@@ -1,8 +1,10 @@
 """What an ingest reads, in which order: one file, a directory of files, or an OpenAlex snapshot.
 
-A snapshot is read as published: `data/<entity>/updated_date=YYYY-MM-DD/part_NNN.gz` with a
-`manifest` per entity, or the newer tree with the same partitions under `jsonl/` and `parquet/`
-(the Parquet copy is read when both are there). Entities are read institutions, then works, then
+A snapshot is read as published: the layout of 2026 with parallel trees `data/jsonl/<entity>/` and
+`data/parquet/<entity>/` (the Parquet copy is read when both are there), each entity's partitions
+`updated_date=YYYY-MM-DD/part_NNNN.gz` (or `.parquet`) listed in its `manifest.json` (`files`), or
+the older layout `data/<entity>/updated_date=.../NNNN_part_00.gz` with a `manifest` (`entries`),
+which the 2026 snapshot keeps under `legacy-data/`. Entities are read institutions, then works, then
 authors (a sliced ingest keeps the records of authors whose works it kept); partitions in date order,
 so that a newer copy of a record replaces an older one. Each entity's manifest is checked against
 the files: a listed part that is missing, a part that is not listed, or one whose size differs is a
@@ -75,7 +77,7 @@ def _first_kind(file: InputFile) -> str | None:
 
 def _entity_dirs(root: Path) -> list[tuple[Path, str]] | None:
     """(the directory of an entity's partitions, its kind) under a snapshot root, or None when `root` is not one."""
-    for base in ("parquet", "jsonl", "data", "."):
+    for base in ("data/parquet", "data/jsonl", "parquet", "jsonl", "data", "legacy-data", "."):
         found = [(root / base / name, kind) for name, kind in ENTITIES if _has_partitions(root / base / name)]
         if found:
             return found
@@ -121,7 +123,7 @@ def _plan_entity(directory: Path, kind: str, root: Path, plan: InputPlan) -> Non
             continue
         entry = entries.pop(relative, None)
         if entry is None:
-            plan.problems.append(f"{name}: not listed in {directory.name}/manifest; read anyway")
+            plan.problems.append(f"{name}: not listed in its manifest; read anyway")
             plan.files.append(InputFile(part, name, fmt, kind))
             continue
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
@@ -138,14 +140,14 @@ def _plan_entity(directory: Path, kind: str, root: Path, plan: InputPlan) -> Non
 
 
 def _manifest(directory: Path, plan: InputPlan) -> dict[str, dict[str, Any]] | None:
-    """Manifest entries by 'updated_date=.../part_NNN.gz', or None without a (readable) manifest."""
-    path = directory / "manifest"
-    if not path.is_file():
+    """Manifest entries by 'updated_date=.../part_NNNN.gz', or None without a (readable) manifest."""
+    path = next((p for p in (directory / "manifest.json", directory / "manifest") if p.is_file()), None)
+    if path is None:
         plan.problems.append(f"{directory.name}: no manifest; its parts are read without a check of their record counts")
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        entries = doc["entries"]
+        entries = doc["files"] if "files" in doc else doc["entries"]
         found = {}
         for entry in entries:
             url = str(entry["url"])
@@ -153,5 +155,5 @@ def _manifest(directory: Path, plan: InputPlan) -> dict[str, dict[str, Any]] | N
             found[f"{partition}/{part}"] = entry
         return found
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        plan.problems.append(f"{directory.name}/manifest: unreadable ({exc}); its parts are read without a check")
+        plan.problems.append(f"{directory.name}/{path.name}: unreadable ({exc}); its parts are read without a check")
         return None
