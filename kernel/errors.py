@@ -74,6 +74,12 @@ class Unauthorized(KakehashiError):
     title = "API key needed"
 
 
+class SourceUnavailable(KakehashiError):
+    """An outside source (the OpenAlex API) refused or kept failing; what was fetched is kept (CLI exit 1)."""
+
+    title = "Source unavailable"
+
+
 class RateLimited(KakehashiError):
     """The caller sent more requests than the rate limit allows (HTTP 429)."""
 

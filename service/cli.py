@@ -32,6 +32,7 @@ from indexer.index_build import read_manifest, version_dirs
 from indexer.ingest import IngestReport
 from indexer.records import Rejection
 from indexer.slicing import RULES, make_slice
+from indexer.sources import openalex_api
 from indexer.sources.files import iter_json_records
 from kernel.errors import InvalidInput, KakehashiError, NotReady
 from kernel.paths import OPENALEX_SAMPLE
@@ -48,6 +49,8 @@ index_app = typer.Typer(help="Build and inspect index versions.", no_args_is_hel
 app.add_typer(index_app, name="index")
 keys_app = typer.Typer(help="API keys: create, list, revoke (on the server, next to the store).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+harvest_app = typer.Typer(help="Fetch records from outside sources into files that `kakehashi ingest` reads.", no_args_is_help=True)
+app.add_typer(harvest_app, name="harvest")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -172,6 +175,48 @@ def _print_ingest(path: Path, result: IngestReport, show: int, report: Path | No
         err.print(f"  ... and {result.rejected - show:,} more" + ("" if report else " (use --report FILE for all)"))
     if report:
         err.print(f"Rejection report written to {report}")
+
+
+@harvest_app.command("openalex")
+def harvest_openalex(
+    filter_: Annotated[str, typer.Option("--filter", help="The API's filter, e.g. 'authorships.countries:DE,publication_year:>2019,"
+                                                          "primary_topic.subfield.id:2208'.")],
+    output: Annotated[Path, typer.Option(help="Where the pages go; run the same command again to resume an interrupted harvest.")],
+    entity: Annotated[str, typer.Option(help="works, authors or institutions.")] = "works",
+    api_key: Annotated[str | None, typer.Option(help="Your OpenAlex API key (else KAKEHASHI_OPENALEX_API_KEY).", show_default=False)] = None,
+) -> None:
+    """Page through the OpenAlex API with a cursor; the pages are JSON Lines that `kakehashi ingest OUTPUT` reads."""
+    with friendly_errors():
+        settings = get_settings()
+        key = api_key or (settings.openalex_api_key.get_secret_value() if settings.openalex_api_key else None)
+        with openalex_api.OpenAlexClient(settings.openalex_base_url, key, settings.openalex_requests_per_second) as client, \
+                _harvest_progress(entity) as on_page:
+            report = openalex_api.harvest(client, entity, filter_, output, on_page)
+    state = report.state
+    already = " (it was complete already)" if report.resumed and not report.pages_fetched else ""
+    err.print(f"Harvested {state.records:,} {entity} in {state.pages:,} pages into {output}{already}: "
+              f"{report.records_fetched:,} fetched in this run, {len(report.waits)} retries"
+              + (f"; the API counts {state.count:,}" if state.count is not None else "") + ".")
+    err.print(f"Run `kakehashi ingest {output}` to store them.")
+
+
+@contextmanager
+def _harvest_progress(entity: str) -> Iterator[Any]:
+    """A bar of records against the API's meta.count in a terminal; elsewhere a line every 10 pages."""
+    if not err.is_terminal:
+        def line(state: openalex_api.HarvestState) -> None:
+            if state.pages % 10 == 0 or state.complete:
+                err.print(f"{entity}: page {state.pages:,}, {state.records:,} of {state.count or '?'} records", highlight=False)
+        yield line
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err) as progress:
+        task = progress.add_task(f"Harvesting {entity}", total=None)
+
+        def advance(state: openalex_api.HarvestState) -> None:
+            progress.update(task, total=state.count, completed=state.records,
+                            description=f"Harvesting {entity}: page {state.pages:,}")
+        yield advance
 
 
 @index_app.command("build")

@@ -60,7 +60,8 @@ def plan_inputs(path: Path) -> InputPlan:
     snapshot = _snapshot(path)
     if snapshot is not None:
         return snapshot
-    files = [InputFile(p, p.name, fmt) for p in sorted(path.iterdir()) if p.is_file() and (fmt := _format(p))]
+    files = [InputFile(p, p.name, fmt) for p in sorted(path.iterdir())
+             if p.is_file() and not p.name.startswith(".") and (fmt := _format(p))]  # not a harvest's state, nor a temporary file
     # institutions first, authors after the works: the same order as a snapshot's
     return InputPlan(sorted(files, key=lambda f: KIND_ORDER[_first_kind(f)]))
 

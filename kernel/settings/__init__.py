@@ -1,5 +1,6 @@
 """One validated settings object, read from KAKEHASHI_* environment variables, assembled from one
-model per concern (each a module here): storage, embedding, the index, matching, the HTTP service.
+model per concern (each a module here): storage, embedding, the index, matching, the HTTP service,
+outside sources.
 Code that needs one concern may take that part's type: a `Settings` is each of them."""
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from kernel.settings.embedding import MULTILINGUAL_MODEL, PACKAGED_MODEL, Embedd
 from kernel.settings.http import HttpSettings
 from kernel.settings.index import AnnSettings, IndexSettings
 from kernel.settings.ranking import Aggregation, Combination, MatchingSettings, RankingConfig, RankingWeights
+from kernel.settings.sources import SourceSettings
 from kernel.settings.storage import StorageSettings
 
 __all__ = [
     "MULTILINGUAL_MODEL", "PACKAGED_MODEL", "Aggregation", "AnnSettings", "Combination", "EmbeddingSettings", "HttpSettings",
-    "IndexSettings", "MatchingSettings", "RankingConfig", "RankingWeights", "RaySettings", "Settings", "StorageSettings",
+    "IndexSettings", "MatchingSettings", "RankingConfig", "RankingWeights", "RaySettings", "Settings", "SourceSettings", "StorageSettings",
     "get_settings",
 ]
 
 
-class Settings(StorageSettings, EmbeddingSettings, IndexSettings, MatchingSettings, HttpSettings, BaseSettings):
+class Settings(StorageSettings, EmbeddingSettings, IndexSettings, MatchingSettings, HttpSettings, SourceSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAKEHASHI_", env_nested_delimiter="__", env_parse_none_str="null")
 
 

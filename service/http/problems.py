@@ -24,6 +24,7 @@ from kernel.errors import (
     PayloadTooLarge,
     RateLimited,
     ReferenceDataError,
+    SourceUnavailable,
     StoreUnusable,
     Unauthorized,
 )
@@ -54,6 +55,7 @@ STATUS: dict[type[KakehashiError], int] = {
     IndexUnusable: 503,
     StoreUnusable: 503,
     ReferenceDataError: 500,
+    SourceUnavailable: 502,
 }
 
 
