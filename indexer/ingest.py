@@ -8,22 +8,21 @@ in a changed file. House records (JSON Lines, CSV) carry their publications and 
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from indexer import openalex_writes
 from indexer.checksums import file_sha256
+from indexer.conversion import GC_THRESHOLDS, Converted, ConvertingWorkers, LeftOut, batches_here, worker_count
 from indexer.embedder import ProgressFn
 from indexer.records import Rejection, ResearcherRecord, validate_researcher
 from indexer.slicing import Slice
-from indexer.sources.files import iter_json_records
-from indexer.sources.house import read_house_csv
-from indexer.sources.openalex import AuthorRow, InstitutionRow, WorkRow, author_row, institution_row, kind_of, work_row
-from indexer.sources.parquet import iter_parquet_records
+from indexer.sources.openalex import AuthorRow, InstitutionRow, WorkRow
 from indexer.sources.snapshot import InputFile, plan_inputs
 from indexer.store import Store
 from kernel.errors import InvalidInput
@@ -91,37 +90,21 @@ class _Run:
         if self.on_rejection:
             self.on_rejection(rejection)
 
-    def read(self, where: str, raw: Any, kind: str | None) -> None:
+    def add(self, where: str, item: Converted) -> None:
         self.report.records_read += 1
         self.unflushed += 1
-        if isinstance(raw, Rejection):
-            self.reject(raw)
-            return
-        kind = kind or kind_of(raw)
-        if kind == "work":
-            work = work_row(raw, where)
-            if isinstance(work, Rejection):
-                self.reject(work)
-                return
-            rule = self.slice.rule_against(work)
-            if rule:
-                self.report.left_out[rule] += 1
-                return
-            self.works.append(work)
-        elif kind == "author":
-            author = author_row(raw)
-            if author is None:
-                self.reject(Rejection(where, "id", "not an OpenAlex author id"))
-                return
-            self.authors.append(author)
-        elif kind == "institution":
-            institution = institution_row(raw, raw.get("updated_date") or "")
-            if institution is None:
-                self.reject(Rejection(where, "id", "not an OpenAlex institution id"))
-                return
-            self.institutions.append(institution)
+        if isinstance(item, Rejection):
+            self.reject(item)
+        elif isinstance(item, LeftOut):
+            self.report.left_out[item.rule] += 1
+        elif isinstance(item, WorkRow):
+            self.works.append(item)
+        elif isinstance(item, AuthorRow):
+            self.authors.append(item)
+        elif isinstance(item, InstitutionRow):
+            self.institutions.append(item)
         else:
-            self._house(where, raw)
+            self._house(where, item.raw)
         if max(len(self.works), len(self.authors), len(self.institutions)) >= OPENALEX_BATCH or len(self.house) >= HOUSE_BATCH:
             self.flush()
 
@@ -166,12 +149,19 @@ class _Run:
         self.unflushed = 0
 
 
-def _records(file: InputFile) -> Iterator[tuple[str, Any]]:
-    if file.format == "parquet":
-        return iter_parquet_records(file.path)
-    if file.format == "csv":
-        return read_house_csv(file.path)
-    return iter_json_records(file.path)
+def _finish_file(run: _Run, file: InputFile, digest: str, read: int) -> None:
+    """The file's records are all added: the next batch records it as done, when it is whole."""
+    report = run.report
+    if not file.complete:
+        run.flush()  # its size disagrees with the manifest (already reported): read again next time
+    elif file.expected_records is not None and read != file.expected_records:
+        report.problems.append(
+            f"{file.name}: the manifest lists {file.expected_records} records, the file holds {read} "
+            "(an incomplete download?); what it holds is stored, and it is read again next time"
+        )
+        run.flush()
+    else:
+        run.flush(done=(file, digest, read))
 
 
 def ingest(
@@ -181,6 +171,7 @@ def ingest(
     progress: ProgressFactory | None = None,
     slice_: Slice | None = None,
     on_rejection: Callable[[Rejection], None] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Valid records are stored in batches of one transaction each, even when others are rejected.
     Re-ingesting the same input changes nothing; a changed record replaces the stored one by id.
@@ -195,29 +186,36 @@ def ingest(
     report = IngestReport(path=str(path), files=[f.name for f in plan.files], problems=list(plan.problems))
     on_progress = progress("Reading records", sum(f.expected_records or 0 for f in plan.files)) if progress else None
     run = _Run(store, known_fields, slice_, report, on_progress, on_rejection)
+    todo: list[tuple[InputFile, str]] = []
     for file in plan.files:
         digest = file_sha256(file.path)
-        if store.ingested_file(digest, slice_.signature):
-            report.files_skipped.append(file.name)
-            if on_progress and file.expected_records:
-                on_progress(file.expected_records)
+        if not store.ingested_file(digest, slice_.signature):
+            todo.append((file, digest))
             continue
-        before = report.records_read
-        for where, raw in _records(file):
-            run.read(where, raw, file.kind)
-        read = report.records_read - before
-        if not file.complete:
-            run.flush()  # its size disagrees with the manifest (already reported): read again next time
-        elif file.expected_records is not None and read != file.expected_records:
-            report.problems.append(
-                f"{file.name}: the manifest lists {file.expected_records} records, the file holds {read} "
-                "(an incomplete download?); what it holds is stored, and it is read again next time"
-            )
-            run.flush()
-        else:
-            run.flush(done=(file, digest, read))
-    queued = store.queued_profiles()
-    counts = store.derive_profiles(progress("Deriving researcher profiles", queued) if progress and queued else None)
+        report.files_skipped.append(file.name)
+        if on_progress and file.expected_records:
+            on_progress(file.expected_records)
+    files = [file for file, _ in todo]
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    n_workers = worker_count(files, workers)
+    pool = ConvertingWorkers(slice_, n_workers, store.path) if n_workers else None
+    read = Counter[int]()
+    try:
+        for index, batch in pool.batches(files) if pool else batches_here(files, slice_):
+            if batch is None:
+                _finish_file(run, *todo[index], read[index])
+                continue
+            read[index] += len(batch)
+            for where, item in batch:
+                run.add(where, item)
+        queued = store.queued_profiles()
+        counts = store.derive_profiles(progress("Deriving researcher profiles", queued) if progress and queued else None,
+                                       pool.compute_profiles if pool else None)
+    finally:
+        gc.set_threshold(*thresholds)
+        if pool is not None:
+            pool.close()
     report.profiles_derived = counts.added + counts.updated + counts.unchanged
     report.added += counts.added
     report.updated += counts.updated

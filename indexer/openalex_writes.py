@@ -78,11 +78,26 @@ def _queue_profiles(conn: sqlite3.Connection, researcher_ids: Iterable[str]) -> 
 def _merge_copies(copies: Iterable[tuple[str, tuple[Any, ...]]]) -> dict[str, tuple[str, tuple[Any, ...]]]:
     """Per id (the first value), each column's value from the newest copy that has one; `copies`
     are (rank, values), the rank saying how new the record that carried the copy is."""
-    merged: dict[str, tuple[str, tuple[Any, ...]]] = {}
-    for rank, values in sorted(copies, key=lambda c: c[0]):
-        known = merged.get(values[0])
-        merged[values[0]] = (rank, values if known is None else tuple(k if v is None else v for v, k in zip(values, known[1], strict=True)))
-    return merged
+    newest: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    differing: dict[str, list[tuple[str, tuple[Any, ...]]]] = {}
+    for copy in copies:  # most copies of an institution are the same: the newest one is then all there is to it
+        key = copy[1][0]
+        known = newest.get(key)
+        if known is None:
+            newest[key] = copy
+            continue
+        if key in differing:
+            differing[key].append(copy)
+        elif known[1] != copy[1]:
+            differing[key] = [known, copy]
+        if copy[0] > known[0]:
+            newest[key] = copy
+    for key, versions in differing.items():
+        merged: tuple[Any, ...] = ()
+        for _, values in sorted(versions, key=lambda c: c[0]):
+            merged = values if not merged else tuple(k if v is None else v for v, k in zip(values, merged, strict=True))
+        newest[key] = (newest[key][0], merged)
+    return newest
 
 
 def _upsert_copies(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], copies: Iterable[tuple[str, tuple[Any, ...]]],
@@ -148,12 +163,13 @@ def write_works(conn: sqlite3.Connection, works: Iterable[WorkRow]) -> RecordCou
     )
     conn.executemany(
         "INSERT OR REPLACE INTO authorships VALUES (?,?,?,?,?,?,?,?)",
-        ((b.author_id, w.id, b.position, b.author_position, b.is_corresponding, b.name, b.orcid, ",".join(b.countries) or None)
-         for w in written for b in w.bylines),
+        sorted((b.author_id, w.id, b.position, b.author_position, b.is_corresponding, b.name, b.orcid, ",".join(b.countries) or None)
+               for w in written for b in w.bylines),  # in key order: each B-tree page is touched once a batch
     )
     conn.executemany(
         "INSERT OR IGNORE INTO authorship_institutions VALUES (?,?,?,?)",
-        ((w.id, b.author_id, rank, i.id) for w in written for b in w.bylines for rank, i in enumerate(b.institutions)),
+        sorted(((w.id, b.author_id, rank, i.id) for w in written for b in w.bylines for rank, i in enumerate(b.institutions)),
+               key=lambda r: (r[1], r[0], r[2])),
     )
     _fill_institutions(conn, [(_rank(w), i) for w in written for b in w.bylines for i in b.institutions])
     _upsert_copies(conn, "topics", TOPIC_COLUMNS, ((_rank(w), w.topic) for w in written if w.topic))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,20 +33,37 @@ def queued_profiles(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM profiles_to_derive").fetchone()[0])
 
 
-def derive_profiles(conn: sqlite3.Connection, on_progress: Callable[[int], None] | None = None) -> ProfileCounts:
+Computed = tuple[str, tuple[Any, ...] | None, str]  # (author id, profile or None without a work, its digest)
+ComputeMany = Callable[[Iterator[list[str]]], Iterator[list[Computed]]]  # chunks of ids in, their profiles out, in order
+
+
+def derive_profiles(conn: sqlite3.Connection, on_progress: Callable[[int], None] | None = None,
+                    compute_many: ComputeMany | None = None) -> ProfileCounts:
+    """Derives every queued profile, a chunk per transaction. `compute_many` computes chunks
+    elsewhere (worker processes reading the store) while this connection writes the results."""
     counts = ProfileCounts()
-    while True:
+    if compute_many is None:
+        compute_many = lambda chunks: (compute_profiles(conn, ids) for ids in chunks)  # noqa: E731
+    for computed in compute_many(_queued_chunks(conn)):
         with schema.transaction(conn):
-            ids = [r[0] for r in conn.execute("SELECT researcher_id FROM profiles_to_derive ORDER BY researcher_id LIMIT ?", (CHUNK,))]
-            if not ids:
-                return counts
-            _derive(conn, ids, counts)
-            conn.executemany("DELETE FROM profiles_to_derive WHERE researcher_id = ?", ((rid,) for rid in ids))
+            _apply(conn, computed, counts)
+            conn.executemany("DELETE FROM profiles_to_derive WHERE researcher_id = ?", ((c[0],) for c in computed))
         if on_progress:
-            on_progress(len(ids))
+            on_progress(len(computed))
+    return counts
 
 
-def _derive(conn: sqlite3.Connection, ids: list[str], counts: ProfileCounts) -> None:
+def _queued_chunks(conn: sqlite3.Connection) -> Iterator[list[str]]:
+    """The queue in chunks of ids, read ahead of the deletions that follow each chunk's write."""
+    last = ""
+    while ids := [r[0] for r in conn.execute(
+            "SELECT researcher_id FROM profiles_to_derive WHERE researcher_id > ? ORDER BY researcher_id LIMIT ?", (last, CHUNK))]:
+        last = ids[-1]
+        yield ids
+
+
+def compute_profiles(conn: sqlite3.Connection, ids: list[str]) -> list[Computed]:
+    """The profiles of these authors from what the store holds (reads only)."""
     works: dict[str, list[sqlite3.Row]] = defaultdict(list)
     for row in schema.select_in(conn, """SELECT a.researcher_id, a.publication_id, a.author_name, a.orcid, a.countries,
                                       p.year, p.record_hash, p.text_hash
@@ -59,28 +76,36 @@ def _derive(conn: sqlite3.Connection, ids: list[str], counts: ProfileCounts) -> 
     institution_ids = {*first_institution.values(), *(r["institution_id"] for r in records.values() if r["institution_id"])}
     institutions = {r[0]: (r[1], r[2]) for r in schema.select_in(
         conn, "SELECT id, display_name, country_code FROM institutions WHERE id IN ({ids})", sorted(institution_ids))}
-    stored = {r[0]: r[1] for r in schema.select_in(conn, "SELECT id, content_hash FROM researchers WHERE id IN ({ids})", ids)}
-
-    now = time.time()
-    upserts: list[tuple[Any, ...]] = []
-    removals: list[tuple[str]] = []
+    computed: list[Computed] = []
     for rid in ids:
         mine = sorted(works.get(rid, ()), key=lambda r: (-(r["year"] or 0), r["publication_id"]))
         if not mine:
+            computed.append((rid, None, ""))
+            continue
+        profile = _profile(rid, mine, records.get(rid), first_institution, institutions)
+        computed.append((rid, profile, record_hash(*profile, [(r["publication_id"], r["record_hash"] or r["text_hash"]) for r in mine])))
+    return computed
+
+
+def _apply(conn: sqlite3.Connection, computed: list[Computed], counts: ProfileCounts) -> None:
+    stored = {r[0]: r[1] for r in schema.select_in(conn, "SELECT id, content_hash FROM researchers WHERE id IN ({ids})",
+                                                   [c[0] for c in computed])}
+    now = time.time()
+    upserts: list[tuple[Any, ...]] = []
+    removals: list[tuple[str]] = []
+    for rid, profile, digest in computed:
+        if profile is None:
             if rid in stored:
                 removals.append((rid,))
                 counts.removed += 1
-            continue
-        profile = _profile(rid, mine, records.get(rid), first_institution, institutions)
-        digest = record_hash(*profile, [(r["publication_id"], r["record_hash"] or r["text_hash"]) for r in mine])
-        if stored.get(rid) == digest:
+        elif stored.get(rid) == digest:
             counts.unchanged += 1
-            continue
-        if rid in stored:
-            counts.updated += 1
         else:
-            counts.added += 1
-        upserts.append((*profile, "[]", "openalex", 0, digest, now))
+            if rid in stored:
+                counts.updated += 1
+            else:
+                counts.added += 1
+            upserts.append((*profile, "[]", "openalex", 0, digest, now))
     conn.executemany("INSERT OR REPLACE INTO researchers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", upserts)
     conn.executemany("DELETE FROM researchers WHERE id = ?", removals)
 

@@ -149,9 +149,10 @@ class Store:
         conn.executemany("DELETE FROM work_funding WHERE publication_id = ?", orphans)
         conn.executemany("DELETE FROM publications WHERE id = ?", orphans)
 
-    def derive_profiles(self, on_progress: Callable[[int], None] | None = None) -> ProfileCounts:
+    def derive_profiles(self, on_progress: Callable[[int], None] | None = None,
+                        compute_many: profiles.ComputeMany | None = None) -> ProfileCounts:
         """The profiles of OpenAlex authors whose stored records changed (indexer/profiles.py)."""
-        return profiles.derive_profiles(self._conn, on_progress)
+        return profiles.derive_profiles(self._conn, on_progress, compute_many)
 
     def queued_profiles(self) -> int:
         return profiles.queued_profiles(self._conn)

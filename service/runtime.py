@@ -82,9 +82,11 @@ class Runtime:
         return Store(self.settings.store_path)
 
     def ingest(self, path: Path, progress: ProgressFactory | None = None, slice_: Slice | None = None,
-               on_rejection: Callable[[Rejection], None] | None = None) -> IngestReport:
+               on_rejection: Callable[[Rejection], None] | None = None, workers: int | None = None) -> IngestReport:
+        """`workers`: processes converting records beside this one (None: one for a large input on a
+        machine with a core to spare)."""
         with self.store() as store:
-            return ingest(path, store, set(self.reference.field_ids), progress, slice_, on_rejection)
+            return ingest(path, store, set(self.reference.field_ids), progress, slice_, on_rejection, workers)
 
     def build_index(self, progress: ProgressFactory | None = None, force: bool = False, engine: str = "local") -> BuildResult:
         """`engine`: local, or ray (indexer/ray_engine.py; needs the `ray` extra)."""

@@ -224,3 +224,12 @@ def test_an_unchanged_record_in_a_changed_file_is_skipped_and_a_changed_one_repl
         handle.writelines(orjson.dumps(w) + b"\n" for w in edited)
     same = rt.ingest(tmp_path / "a.jsonl.gz")
     assert same.openalex["works"].unchanged == 40 and (same.added, same.updated) == (0, 0)
+
+
+def test_worker_processes_store_what_one_process_stores(records: Records, one_run: dict, tmp_path: Path) -> None:
+    """A large input is read by worker processes, several files at once: the store is the same."""
+    root = write_snapshot(tmp_path / "snapshot", ("jsonl",), {"2026-10-01": records}, parts=4)
+    rt = fake_runtime(tmp_path / "state")
+    report = rt.ingest(root, workers=2)
+    assert report.problems == [] and corpus(rt) == one_run
+    assert rt.ingest(root, workers=2).files_skipped == report.files

@@ -7,7 +7,7 @@ import csv
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -94,8 +94,12 @@ def iter_json_records(path: Path) -> Iterator[tuple[str, Any | Rejection]]:
     if base_suffix(path) == ".json":
         yield from _whole_document(path)
         return
-    name = path.name
-    for number, raw in raw_lines(path):
+    yield from records_of_lines(path.name, raw_lines(path))
+
+
+def records_of_lines(name: str, lines: Iterable[tuple[int, bytes | Rejection]]) -> Iterator[tuple[str, Any | Rejection]]:
+    """The records of JSON Lines (as `raw_lines` gives them), a page's results one by one."""
+    for number, raw in lines:
         if isinstance(raw, Rejection):
             yield raw.record, raw
             continue

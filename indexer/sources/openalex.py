@@ -42,18 +42,20 @@ def kind_of(record: Any) -> str | None:
 
 
 def rebuild_abstract(inverted: Any) -> str | None:
-    """Words back in order from `abstract_inverted_index` ({word: [positions]})."""
+    """Words back in order from `abstract_inverted_index` ({word: [positions]}); None for anything
+    else (a position that is not a number, a list that is not one)."""
     if not isinstance(inverted, dict) or not inverted:
         return None
-    slots: dict[int, str] = {}
-    for word, positions in inverted.items():
-        if not isinstance(positions, list):
-            return None
-        for pos in positions:
-            if isinstance(pos, int) and pos >= 0:
-                slots[pos] = word
-    text = " ".join(slots[i] for i in sorted(slots))
-    return text or None
+    try:
+        slots = {pos: word for word, positions in inverted.items() for pos in positions}
+        order = sorted(slots)
+    except TypeError:
+        return None
+    if not order or not isinstance(order[0], int) or not isinstance(order[-1], int):
+        return None
+    if order[0] < 0:
+        order = [i for i in order if i >= 0]
+    return " ".join(map(slots.__getitem__, order)) or None
 
 
 def record_hash(*parts: Any) -> str:
@@ -72,6 +74,13 @@ def _text(value: Any, limit: int = 500) -> str | None:
     return cleaned[:limit] if cleaned else None
 
 
+def _token(value: Any, limit: int = 200) -> str | None:
+    """A value without inner spaces (an id, a ROR, a DOI, a type): trimmed only, which is cheaper."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:limit] or None
+
+
 _known_country = lru_cache(maxsize=1024)(is_country_code)
 
 
@@ -85,7 +94,7 @@ def _date(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class InstitutionRow:
     """An institution as a record gives it (`updated_date` set) or as a work's authorship names it."""
 
@@ -105,11 +114,24 @@ class InstitutionRow:
 
 def institution_row(raw: dict[str, Any], updated_date: str | None = None) -> InstitutionRow | None:
     """None without an OpenAlex institution id."""
-    iid = short_id(raw.get("id"))
+    if updated_date is None:  # as a work or an author names it: the same few thousand institutions over and over
+        try:
+            return _named_institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"))
+        except TypeError:  # a value that cannot be a cache key (a list where a name goes): no such institution
+            return None
+    return _institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"), updated_date)
+
+
+def _institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any, updated_date: str | None) -> InstitutionRow | None:
+    iid = short_id(ident)
     if not iid or not iid.startswith("I"):
         return None
-    return InstitutionRow(iid, _text(raw.get("display_name")), _text(raw.get("ror")), _country(raw.get("country_code")),
-                          _text(raw.get("type"), 40), updated_date)
+    return InstitutionRow(iid, _text(name), _token(ror), _country(country), _token(kind, 40), updated_date)
+
+
+@lru_cache(maxsize=1 << 16)
+def _named_institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any) -> InstitutionRow | None:
+    return _institution(ident, name, ror, country, kind, None)
 
 
 @dataclass(slots=True)
@@ -258,7 +280,7 @@ def _bylines(authorships: list[Any]) -> list[Byline]:
         countries = tuple(c for c in (_country(c) for c in authorship.get("countries") or []) if c)
         corresponding = authorship.get("is_corresponding")
         bylines.append(Byline(
-            aid, place, _text(authorship.get("author_position"), 10), corresponding if isinstance(corresponding, bool) else None,
+            aid, place, _token(authorship.get("author_position"), 10), corresponding if isinstance(corresponding, bool) else None,
             _text(author.get("display_name"), 300) or _text(authorship.get("raw_author_name"), 300),
             normal_orcid(author.get("orcid")), countries, institutions,
         ))
@@ -289,7 +311,7 @@ def work_row(raw: dict[str, Any], where: str) -> WorkRow | Rejection:
     fwci = raw.get("fwci")
     row = WorkRow(
         wid, title, abstract or None, year, _int(raw.get("cited_by_count")),
-        _text(raw.get("doi")), _text(raw.get("type"), 40), _text(raw.get("language"), 10),
+        _token(raw.get("doi"), 300), _token(raw.get("type"), 40), _token(raw.get("language"), 10),
         float(fwci) if isinstance(fwci, int | float) and not isinstance(fwci, bool) else None,
         _topic(raw.get("primary_topic")), _date(raw.get("updated_date")), bylines, _funding(raw), _topic_ids(raw),
     )

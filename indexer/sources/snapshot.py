@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ class InputFile:
     expected_records: int | None = None  # the manifest's record count
     manifest_entry: dict[str, Any] | None = None
     complete: bool = True  # False: its size disagrees with the manifest; read, but not recorded as done
+    group: str | None = None  # what it holds as far as the plan knows (its layout, or its first record): works,
+    # authors or institutions; consecutive files of one group may be read in parallel, in any order
 
 
 @dataclass
@@ -62,8 +64,9 @@ def plan_inputs(path: Path) -> InputPlan:
         return snapshot
     files = [InputFile(p, p.name, fmt) for p in sorted(path.iterdir())
              if p.is_file() and not p.name.startswith(".") and (fmt := _format(p))]  # not a harvest's state, nor a temporary file
+    grouped = [replace(f, group=_first_kind(f)) for f in files]
     # institutions first, authors after the works: the same order as a snapshot's
-    return InputPlan(sorted(files, key=lambda f: KIND_ORDER[_first_kind(f)]))
+    return InputPlan(sorted(grouped, key=lambda f: KIND_ORDER[f.group]))
 
 
 def _first_kind(file: InputFile) -> str | None:
@@ -120,12 +123,12 @@ def _plan_entity(directory: Path, kind: str, root: Path, plan: InputPlan) -> Non
         name = str(part.relative_to(root)) if part.is_relative_to(root) else relative
         fmt = "parquet" if part.suffix == ".parquet" else "jsonl"
         if entries is None:
-            plan.files.append(InputFile(part, name, fmt, kind))
+            plan.files.append(InputFile(part, name, fmt, kind, group=kind))
             continue
         entry = entries.pop(relative, None)
         if entry is None:
             plan.problems.append(f"{name}: not listed in its manifest; read anyway")
-            plan.files.append(InputFile(part, name, fmt, kind))
+            plan.files.append(InputFile(part, name, fmt, kind, group=kind))
             continue
         meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
         length, count = meta.get("content_length"), meta.get("record_count")
@@ -135,7 +138,7 @@ def _plan_entity(directory: Path, kind: str, root: Path, plan: InputPlan) -> Non
                 f"{name}: {part.stat().st_size} bytes, the manifest says {length} (an incomplete download?); "
                 "what it holds is stored, and it is read again next time"
             )
-        plan.files.append(InputFile(part, name, fmt, kind, count if isinstance(count, int) else None, entry, complete))
+        plan.files.append(InputFile(part, name, fmt, kind, count if isinstance(count, int) else None, entry, complete, kind))
     for relative in sorted(entries or {}):
         plan.problems.append(f"{directory.name}/{relative}: listed in the manifest, but the file is missing")
 
