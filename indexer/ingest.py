@@ -3,6 +3,7 @@ the valid ones a batch per transaction, report the rest, and derive the profiles
 
 Memory is bounded by a batch: OpenAlex works, authors and institutions are stored as they are read
 (indexer/openalex_writes.py) and profiles are derived from the store afterwards (indexer/profiles.py).
+A large input is read and converted by worker processes while this one writes (indexer/conversion.py).
 A file whose content was ingested before under the same slice is skipped; so is an unchanged record
 in a changed file. House records (JSON Lines, CSV) carry their publications and are stored whole."""
 
@@ -28,7 +29,7 @@ from indexer.store import Store
 from kernel.errors import InvalidInput
 
 HOUSE_BATCH = 500
-OPENALEX_BATCH = 5000  # works, authors or institutions per transaction
+OPENALEX_BATCH = 20_000  # works, authors or institutions per transaction (at 1M works 5,000 took 16% longer)
 KEPT_REJECTIONS = 1000  # in the report; all of them go to `on_rejection`
 ENTITIES = ("works", "authors", "institutions")
 ProgressFactory = Callable[[str, int], ProgressFn]

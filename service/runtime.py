@@ -83,8 +83,8 @@ class Runtime:
 
     def ingest(self, path: Path, progress: ProgressFactory | None = None, slice_: Slice | None = None,
                on_rejection: Callable[[Rejection], None] | None = None, workers: int | None = None) -> IngestReport:
-        """`workers`: processes converting records beside this one (None: one for a large input on a
-        machine with a core to spare)."""
+        """`workers`: processes reading and converting files beside this one (None: one a core for a
+        large input, none for a small one; 0: none)."""
         with self.store() as store:
             return ingest(path, store, set(self.reference.field_ids), progress, slice_, on_rejection, workers)
 
@@ -96,6 +96,7 @@ class Runtime:
 
             embedder = RayEmbedder(self.embedder, self.settings)
         with self.store() as store:
+            store.derive_profiles()  # what an interrupted ingest left queued: the index shows whole profiles
             return build_index(
                 store, self.reference, embedder, self.settings.index_root, progress, force, self.settings.embed_text,
                 self.multilingual if self.settings.multilingual else None, self.settings.ann, self.settings.vector_cache,

@@ -233,3 +233,21 @@ def test_worker_processes_store_what_one_process_stores(records: Records, one_ru
     report = rt.ingest(root, workers=2)
     assert report.problems == [] and corpus(rt) == one_run
     assert rt.ingest(root, workers=2).files_skipped == report.files
+
+
+def test_profiles_an_interrupted_ingest_left_queued_are_derived_by_the_next_build(records: Records, one_run: dict,
+                                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = fake_runtime(tmp_path / "state")
+    for entity in ENTITIES:
+        write_jsonl(tmp_path / "in" / f"{entity}.jsonl", records[entity])
+    with monkeypatch.context() as patched:
+        def stopped(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C once every record was stored
+
+        patched.setattr("indexer.store.Store.derive_profiles", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            rt.ingest(tmp_path / "in")
+    with rt.store() as store:
+        assert store.researcher_count() == 0 and store.queued_profiles() > 3000
+    rt.build_index()
+    assert corpus(rt) == one_run
