@@ -51,13 +51,6 @@ def base_suffix(path: Path) -> str:
     return Path(path.stem).suffix.lower() if path.suffix == ".gz" else path.suffix.lower()
 
 
-def list_inputs(path: Path) -> list[Path]:
-    """The files to read: the file itself, or the supported files of a directory, sorted."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and base_suffix(p) in SUFFIXES)
-    return [path]
-
-
 def raw_lines(path: Path) -> Iterator[tuple[int, bytes | Rejection]]:
     """(line number, bytes) per line, a BOM at the start dropped; a damaged gzip stream ends the
     file with a rejection."""

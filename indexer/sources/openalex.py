@@ -24,6 +24,9 @@ from kernel.reference import is_country_code
 OPENALEX = "https://openalex.org/"
 MAX_ABSTRACT = 10_000  # some records carry whole papers in the inverted index; the model reads far less
 MAX_TITLE = 2000
+# the entities Kakehashi reads, by their snapshot folder and API path, in the order an ingest reads them
+ENTITY_KINDS = (("institutions", "institution"), ("works", "work"), ("authors", "author"))
+ENTITIES = tuple(name for name, _ in ENTITY_KINDS)
 
 
 def short_id(value: Any) -> str | None:

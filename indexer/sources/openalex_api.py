@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 import orjson
 
+from indexer.sources.openalex import ENTITIES
 from kernel.errors import InvalidInput, SourceUnavailable
 
-ENTITIES = ("works", "authors", "institutions")
 PER_PAGE = 100  # the API's largest page
 STATE_FILE = ".harvest.json"  # a dot file: `ingest DIR` reads the pages only
 MAX_ATTEMPTS = 8  # per page, for 429, 5xx, a dropped connection or a cut-short body

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from indexer.sources.files import SUFFIXES, base_suffix, iter_json_records
-from indexer.sources.openalex import kind_of
+from indexer.sources.openalex import ENTITY_KINDS, kind_of
 from indexer.sources.parquet import iter_parquet_records
 
-ENTITIES = (("institutions", "institution"), ("works", "work"), ("authors", "author"))
 KIND_ORDER = {"institution": 0, "work": 1, "author": 2, None: 3}
 _PARTITION = re.compile(r"^updated_date=(\d{4}-\d{2}-\d{2})$")
 _PART_NUMBER = re.compile(r"(\d+)")
@@ -82,7 +81,7 @@ def _first_kind(file: InputFile) -> str | None:
 def _entity_dirs(root: Path) -> list[tuple[Path, str]] | None:
     """(the directory of an entity's partitions, its kind) under a snapshot root, or None when `root` is not one."""
     for base in ("data/parquet", "data/jsonl", "parquet", "jsonl", "data", "legacy-data", "."):
-        found = [(root / base / name, kind) for name, kind in ENTITIES if _has_partitions(root / base / name)]
+        found = [(root / base / name, kind) for name, kind in ENTITY_KINDS if _has_partitions(root / base / name)]
         if found:
             return found
     return None
@@ -94,7 +93,7 @@ def _has_partitions(path: Path) -> bool:
 
 def _snapshot(root: Path) -> InputPlan | None:
     if _has_partitions(root):  # one entity's directory
-        kind = dict(ENTITIES).get(root.name)
+        kind = dict(ENTITY_KINDS).get(root.name)
         entities = [(root, kind)] if kind else None
     else:
         entities = _entity_dirs(root)
