@@ -45,7 +45,7 @@ from indexer import (
 )
 from indexer.checksums import file_sha256  # noqa: E402
 from indexer.embedder import PACKAGED_MODEL, load_embedder  # noqa: E402
-from indexer.index_build import FORMAT, MANIFEST  # noqa: E402
+from indexer.version import FORMAT, MANIFEST  # noqa: E402
 from kernel.reference import load_reference  # noqa: E402
 from kernel.settings import Settings  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
@@ -107,7 +107,7 @@ def write_version(data_dir: Path, n: int, demo_state: Path, settings: Settings) 
                             ((pub_ids[i], titles[source[i]], 2000 + i % 25, i % 300) for i in range(n)))
         catalog.executemany("INSERT INTO authorships VALUES (?,?,?)", ((f"r{i // 10}", pub_ids[i], i % 10) for i in range(n)))
     catalog.close()
-    files = {p.name: file_sha256(p) for p in sorted(path.iterdir())}
+    files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(path.iterdir())}
     manifest = {"format": FORMAT, "version": version, "model": settings.model, "dimension": int(vectors.shape[1]), "metric": "inner_product",
                 "index_type": entry["kind"], "ann": entry, "embed_text": "title", "multilingual_model": None,
                 "counts": {"publications": n, "researchers": researchers}, "data_hash": hashlib.sha256(version.encode()).hexdigest(),

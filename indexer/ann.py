@@ -1,4 +1,4 @@
-"""The publication index: exact while that is fast enough, approximate beyond.
+"""The publication index: exact up to a size, approximate beyond, chosen by size and memory budget.
 
 - `flat`: exact inner-product search (IndexFlatIP), the reference; chosen up to
   `exact_max_publications`.
@@ -6,10 +6,12 @@
 - `ivf_sq8`: inverted lists of 8-bit scalar-quantised vectors (IndexIVFScalarQuantizer); about
   d + 8 bytes per publication, for when HNSW does not fit the memory budget.
 
-An approximate index is tuned when it is built: its search breadth (efSearch, nprobe) is raised
-until recall@10 against exact search, on queries near the corpus, reaches `min_recall`. The kind,
-its parameters and the measured recall go into the manifest, and the served index searches with
-them."""
+The choice depends on the corpus's size and the settings alone, never on a timing: the same corpus
+gets the same index on an idle machine and a busy one. An approximate index is tuned when it is
+built: its search breadth (efSearch, nprobe) is raised until recall@10 against exact search, on
+queries near the corpus, reaches `min_recall` (recall, unlike latency, does not depend on the
+machine's load). The kind, its parameters and the measured recall go into the manifest, and the
+served index searches with them."""
 
 from __future__ import annotations
 
@@ -38,34 +40,26 @@ def hnsw_bytes(n: int, dim: int, hnsw_m: int) -> int:
     return n * (4 * dim + 8 * hnsw_m + 16)
 
 
-def plan(n: int, dim: int, settings: AnnSettings, exact_ms: float | None = None) -> AnnPlan:
-    """Which index for n publications: the configured kind, else exact while `exact_ms` (its measured
-    median search time) meets the latency target, else HNSW within the memory budget, else IVF-SQ8."""
+def plan(n: int, dim: int, settings: AnnSettings) -> AnnPlan:
+    """Which index for n publications: the configured kind, else exact up to
+    `exact_max_publications`, else HNSW within the memory budget, else IVF-SQ8."""
+    budget = settings.memory_budget_mb * 2**20 if settings.memory_budget_mb else None
     if settings.kind != "auto":
         kind, reason = settings.kind, f"set by KAKEHASHI_ANN__KIND={settings.kind}"
-    elif exact_ms is not None and exact_ms <= settings.latency_target_ms:
-        kind, reason = "flat", f"exact search takes {exact_ms:.1f} ms (median) <= the target of {settings.latency_target_ms} ms"
+    elif n <= settings.exact_max_publications:
+        kind, reason = "flat", f"{n:,} publications <= exact_max_publications ({settings.exact_max_publications:,}): exact search"
+    elif budget is None or hnsw_bytes(n, dim, settings.hnsw_m) <= budget:
+        kind = "hnsw"
+        reason = (f"{n:,} publications > exact_max_publications ({settings.exact_max_publications:,}); HNSW (about "
+                  f"{hnsw_bytes(n, dim, settings.hnsw_m) / 2**20:,.0f} MB) fits the budget"
+                  + ("" if budget is None else f" of {settings.memory_budget_mb:,} MB"))
     else:
-        slow = f"exact search takes {exact_ms:.1f} ms > {settings.latency_target_ms} ms" if exact_ms is not None else "exact search too slow"
-        budget = settings.memory_budget_mb * 2**20 if settings.memory_budget_mb else None
-        if budget is None or hnsw_bytes(n, dim, settings.hnsw_m) <= budget:
-            kind, reason = "hnsw", slow + ("" if budget is None else f"; HNSW fits the budget of {settings.memory_budget_mb} MB")
-        else:
-            kind, reason = "ivf_sq8", slow + f"; HNSW would exceed the budget of {settings.memory_budget_mb} MB"
+        kind = "ivf_sq8"
+        reason = (f"{n:,} publications > exact_max_publications ({settings.exact_max_publications:,}); HNSW (about "
+                  f"{hnsw_bytes(n, dim, settings.hnsw_m) / 2**20:,.0f} MB) would exceed the budget of {settings.memory_budget_mb:,} MB")
     build = {"flat": {}, "hnsw": {"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction},
              "ivf_sq8": {"nlist": max(16, int(4 * math.sqrt(n)))}}[kind]
     return AnnPlan(kind, build, reason)
-
-
-def median_search_ms(index: faiss.Index, queries: np.ndarray, search: dict[str, int] | None = None, k: int = RECALL_K) -> float:
-    """Median time of single-query searches (one query at a time, as the service searches)."""
-    params = search_parameters(index, search or {})
-    times = []
-    for query in queries:
-        started = time.perf_counter()
-        index.search(query[None, :], k, params=params)
-        times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times))
 
 
 def build(vectors: np.ndarray, chosen: AnnPlan) -> faiss.Index:
@@ -149,16 +143,7 @@ def tune(index: faiss.Index, vectors: np.ndarray, min_recall: float) -> tuple[di
 
 def build_and_tune(vectors: np.ndarray, settings: AnnSettings) -> tuple[faiss.Index, dict[str, Any]]:
     """The index and its manifest entry (kind, why, construction and search parameters, recall@10)."""
-    exact_ms = None
-    if settings.kind == "auto":
-        started = time.perf_counter()
-        flat = build(vectors, AnnPlan("flat", {}, ""))
-        exact_ms = median_search_ms(flat, probe_queries(vectors, 21, seed=1), k=1000)
-        if exact_ms <= settings.latency_target_ms:
-            chosen = plan(len(vectors), vectors.shape[1], settings, exact_ms)
-            return flat, _entry(chosen, {}, 1.0, 0, time.perf_counter() - started)
-        del flat
-    chosen = plan(len(vectors), vectors.shape[1], settings, exact_ms)
+    chosen = plan(len(vectors), vectors.shape[1], settings)
     started = time.perf_counter()
     index = build(vectors, chosen)
     built = time.perf_counter() - started

@@ -1,26 +1,10 @@
-"""`kakehashi index build`: embed what changed, write a new index version, publish it atomically.
-
-A version is a directory under `<data_dir>/indexes/`:
-  manifest.json        model, dimension, metric, counts, data hash, build time, file checksums
-  vectors.npy          one L2-normalised float32 row per publication
-  publications.faiss   FAISS inner-product index over those rows: exact, or approximate (indexer/ann.py)
-  publication_ids.json row -> publication id
-  fields.npy goals.npy the field descriptions and Moonshot goals, embedded with the same model
-  catalog.sqlite       a consistent copy of the store at build time (researchers, publications)
-  multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
-  multilingual_fields.npy, multilingual_goals.npy  the field descriptions and goals in that space
-It is written under a temporary name and renamed into place, so a reader sees all of it or none.
+"""`kakehashi index build`: embed what changed, write a new index version (indexer/version.py owns
+its layout), publish it atomically, and prune old versions beyond `keep_versions`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
-import sqlite3
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,17 +14,15 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer import ann
-from indexer.checksums import file_sha256
+from indexer import ann, version
 from indexer.embedder import Embedder, ProgressFn
 from indexer.store import Store, StoredPublication
 from indexer.vector_cache import lookup as vector_cache_lookup
+from kernel.errors import IndexUnusable
 from kernel.reference import Reference
 from kernel.settings import AnnSettings
 
-FORMAT = 1
 METRIC = "inner_product"  # cosine: every vector is L2-normalised
-MANIFEST = "manifest.json"
 ProgressFactory = Callable[[str, int], ProgressFn]
 
 
@@ -52,28 +34,6 @@ class BuildResult:
     embedded: int
     reused: int
     skipped: bool  # nothing changed since the newest version: no new version written
-
-
-def version_dirs(index_root: Path) -> list[Path]:
-    """Complete versions, oldest first. Temporary directories start with a dot and are ignored."""
-    if not index_root.is_dir():
-        return []
-    return sorted(p for p in index_root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
-
-
-def read_manifest(path: Path) -> dict[str, Any]:
-    return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-
-
-def remove_stale_builds(index_root: Path, older_than_seconds: float = 3600) -> list[Path]:
-    """Temporary directories left by builds that crashed (older than an hour: no live build is that slow to touch them)."""
-    if not index_root.is_dir():
-        return []
-    cutoff = time.time() - older_than_seconds
-    stale = [p for p in index_root.glob(".building-*") if p.is_dir() and p.stat().st_mtime < cutoff]
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
-    return stale
 
 
 def data_hash(store: Store, model: str, embed_text: str) -> str:
@@ -93,21 +53,21 @@ class Space:
     keys_file: str
 
 
-MAIN = Space("main", "model", "vectors.npy", "embedding_keys.json")
-MULTILINGUAL = Space("multilingual", "multilingual_model", "multilingual.npy", "multilingual_keys.json")
+MAIN = Space("main", "model", version.VECTORS, version.EMBEDDING_KEYS)
+MULTILINGUAL = Space("multilingual", "multilingual_model", version.MULTILINGUAL_VECTORS, version.MULTILINGUAL_KEYS)
 
 
 def _reusable_vectors(index_root: Path, model: str, space: Space, precision: str | None = None) -> dict[str, np.ndarray]:
     """embedding key -> vector, from the newest version whose space was built with the same model
     (and, for the main space, at the same precision)."""
-    for path in reversed(version_dirs(index_root)):
+    for path in reversed(version.versions(index_root)):
         try:
-            manifest = read_manifest(path)
+            manifest = version.read_manifest(path)
             if manifest.get(space.model_key) != model or (space is MAIN and (manifest.get("encoder_precision") or "fp32") != (precision or "fp32")):
                 continue
-            keys = json.loads((path / space.keys_file).read_text())
+            keys = version.read_json(path / space.keys_file)
             vectors = np.load(path / space.vectors_file, mmap_mode="r")
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexUnusable):
             continue  # a damaged old version only costs re-embedding
         if len(keys) != len(vectors):
             continue
@@ -141,18 +101,6 @@ def _embed_publications(
     return vectors, keys, len(missing)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 def build_index(
     store: Store,
     reference: Reference,
@@ -164,18 +112,19 @@ def build_index(
     multilingual: Embedder | None = None,
     ann_settings: AnnSettings | None = None,
     vector_cache: Path | None = None,
+    keep_versions: int | None = None,
 ) -> BuildResult:
     """`multilingual`, where given, also embeds every publication's title into a second space
     that Japanese queries are matched in. `vector_cache`: a shipped cache to take vectors from
-    (indexer/vector_cache.py)."""
+    (indexer/vector_cache.py). `keep_versions`: prune to that many after publishing (None: keep all)."""
     ann_settings = ann_settings or AnnSettings()
-    remove_stale_builds(index_root)
+    version.remove_stale_builds(index_root)
     precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
     digest = data_hash(store, embedder.name + (f"@{precision}" if precision and precision != "fp32" else ""),
                        embed_text + (f"+{multilingual.name}" if multilingual else ""))
-    existing = version_dirs(index_root)
+    existing = version.versions(index_root)
     if existing and not force:
-        newest = read_manifest(existing[-1])
+        newest = version.read_manifest(existing[-1])
         if newest.get("data_hash") == digest and newest.get("model") == embedder.name:
             return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
 
@@ -196,34 +145,28 @@ def build_index(
     if progress:
         progress("Writing the index version", 0)
     built_at = datetime.now(UTC)
-    version = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
-    index_root.mkdir(parents=True, exist_ok=True)
-    tmp = index_root / f".building-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    name = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
+    tmp = version.new_build(index_root)
     try:
-        np.save(tmp / MAIN.vectors_file, vectors)
-        np.save(tmp / "fields.npy", field_vectors)
-        np.save(tmp / "goals.npy", goal_vectors)
+        np.save(tmp / version.VECTORS, vectors)
+        np.save(tmp / version.FIELDS, field_vectors)
+        np.save(tmp / version.GOALS, goal_vectors)
         index, ann_entry = ann.build_and_tune(vectors, ann_settings)
-        faiss.write_index(index, str(tmp / "publications.faiss"))
+        faiss.write_index(index, str(tmp / version.INDEX))
         index_type = type(index).__name__
         del index
-        _write_json(tmp / "publication_ids.json", [p.id for p in publications])
-        _write_json(tmp / MAIN.keys_file, keys)
+        version.write_json(tmp / version.PUBLICATION_IDS, [p.id for p in publications])
+        version.write_json(tmp / MAIN.keys_file, keys)
         if multilingual is not None:
             np.save(tmp / MULTILINGUAL.vectors_file, ml_vectors)
-            np.save(tmp / "multilingual_fields.npy", multilingual.encode(field_texts))
-            np.save(tmp / "multilingual_goals.npy", multilingual.encode([g.text for g in reference.goals]))
-            _write_json(tmp / MULTILINGUAL.keys_file, ml_keys)
-        _write_json(tmp / "field_ids.json", list(reference.field_ids))
-        _write_json(tmp / "goal_ids.json", [g.id for g in reference.goals])
-        with sqlite3.connect(tmp / "catalog.sqlite") as catalog:
-            store.backup_to(catalog)
-        catalog.close()
-        files = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
+            np.save(tmp / version.MULTILINGUAL_FIELDS, multilingual.encode(field_texts))
+            np.save(tmp / version.MULTILINGUAL_GOALS, multilingual.encode([g.text for g in reference.goals]))
+            version.write_json(tmp / MULTILINGUAL.keys_file, ml_keys)
+        version.write_json(tmp / version.FIELD_IDS, list(reference.field_ids))
+        version.write_json(tmp / version.GOAL_IDS, [g.id for g in reference.goals])
+        store.export_served(tmp / version.CATALOG)
         manifest = {
-            "format": FORMAT,
-            "version": version,
+            "version": name,
             "model": embedder.name,
             "dimension": embedder.dimension,
             "metric": METRIC,
@@ -244,18 +187,13 @@ def build_index(
             "multilingual_model": multilingual.name if multilingual is not None else None,
             "data_hash": digest,
             "built_at": built_at.isoformat(),
-            "files": files,
         }
-        _write_json(tmp / MANIFEST, manifest)
-        for path in tmp.iterdir():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_dir(tmp)
-        final = index_root / version
-        os.rename(tmp, final)
-        _fsync_dir(index_root)
+        final = version.publish(tmp, index_root, manifest)
+        manifest = version.read_manifest(final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        version.discard(tmp)
         raise
-    store.record_index_version(version, final, manifest)
-    return BuildResult(version, final, manifest, embedded, len(publications) - embedded, skipped=False)
+    if keep_versions is not None:
+        version.prune(index_root, keep_versions, protect={name})
+    store.record_index_version(name, final, manifest)
+    return BuildResult(name, final, manifest, embedded, len(publications) - embedded, skipped=False)

@@ -9,6 +9,7 @@ through the same steps: every step may meet what it creates already in place."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -292,6 +293,44 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+_CREATE = re.compile(r'^\s*CREATE\s+(TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?("?)(\w+)\2', re.IGNORECASE)
+
+
+def _in_schema(sql: str, schema: str) -> str:
+    """A table's or index's stored definition, creating it in the attached `schema` instead."""
+    return _CREATE.sub(lambda m: f'CREATE {m.group(1)} {schema}."{m.group(3)}"', sql, count=1)
+
+
+SERVED_TABLES = ("researchers", "publications", "authorships")  # what an index version's catalog holds
+
+
+def export_served(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the tables that serving reads into a new file `target` (an index
+    version's catalog), with their indexes and the schema version: never batch jobs, their results,
+    API keys or ingest records. Read in one transaction, so writers may go on meanwhile."""
+    conn.execute("ATTACH DATABASE ? AS served", (str(target),))
+    try:
+        conn.execute("BEGIN")
+        try:
+            definitions = conn.execute(
+                f"SELECT type, name, sql FROM main.sqlite_master WHERE tbl_name IN ({','.join('?' * len(SERVED_TABLES))}) "
+                "AND sql IS NOT NULL ORDER BY type = 'index'", SERVED_TABLES).fetchall()
+            for kind, name, sql in definitions:
+                if kind == "table":
+                    conn.execute(_in_schema(sql, "served"))
+                    conn.execute(f"INSERT INTO served.{name} SELECT * FROM main.{name}")
+            for kind, _, sql in definitions:
+                if kind == "index":
+                    conn.execute(_in_schema(sql, "served"))
+            conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("DETACH DATABASE served")
 
 
 IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on parameters

@@ -236,6 +236,6 @@ class Store:
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    def backup_to(self, target: sqlite3.Connection) -> None:
-        """A consistent copy of the whole store, taken while writers may go on."""
-        self._conn.backup(target)
+    def export_served(self, target: Path) -> None:
+        """The tables serving reads, copied consistently into a new file (indexer/schema.py)."""
+        schema.export_served(self._conn, target)

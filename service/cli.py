@@ -27,8 +27,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from indexer import version
 from indexer.embedder import ProgressFn
-from indexer.index_build import read_manifest, version_dirs
 from indexer.ingest import IngestReport
 from indexer.records import Rejection
 from indexer.slicing import RULES, make_slice
@@ -245,8 +245,8 @@ def index_build(
 def index_list() -> None:
     """Index versions in the data directory, newest last."""
     table = Table("version", "model", "publications", "researchers", "built at")
-    for path in version_dirs(get_settings().index_root):
-        m = read_manifest(path)
+    for path in version.versions(get_settings().index_root):
+        m = version.read_manifest(path)
         table.add_row(m["version"], m["model"], str(m["counts"]["publications"]), str(m["counts"]["researchers"]), m["built_at"])
     out.print(table)
 

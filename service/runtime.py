@@ -100,6 +100,7 @@ class Runtime:
             return build_index(
                 store, self.reference, embedder, self.settings.index_root, progress, force, self.settings.embed_text,
                 self.multilingual if self.settings.multilingual else None, self.settings.ann, self.settings.vector_cache,
+                self.settings.keep_versions,
             )
 
     @property

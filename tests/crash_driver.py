@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import indexer.index_build as index_build
+import indexer.version as version
 from indexer.embedder import FakeEmbedder, ProgressFn
 from service.runtime import Runtime
 from tests.conftest import make_settings
@@ -47,14 +48,14 @@ def main(mode: str, data_dir: str, *rest: str) -> None:
         index_build._reusable_vectors = lambda *args: {}  # embed every publication again, slowly
         runtime.build_index(force=True)
     elif mode == "publish":
-        rename = index_build.os.rename
+        rename = version.os.rename
 
         def paused_rename(source: str, target: str) -> None:
             say("publishing")
             time.sleep(60)
             rename(source, target)
 
-        index_build.os.rename = paused_rename  # type: ignore[assignment]
+        version.os.rename = paused_rename  # type: ignore[assignment]
         runtime.build_index(force=True)
     else:
         raise SystemExit(f"unknown mode {mode}")

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from indexer import ann
-from indexer.index_build import version_dirs
+from indexer.version import versions as version_dirs
 from kernel.settings import AnnSettings
 from service.http.app import create_app
 from service.matching.query import Filters, Query
@@ -26,14 +26,14 @@ def clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.nd
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_exact_search_while_it_meets_the_latency_target() -> None:
-    index, entry = ann.build_and_tune(clustered(2000), AnnSettings(latency_target_ms=1000))
-    assert entry["kind"] == "flat" and entry["recall_at_10"] == 1.0 and "<= the target" in entry["reason"]
+def test_exact_search_up_to_its_size_limit() -> None:
+    index, entry = ann.build_and_tune(clustered(2000), AnnSettings(exact_max_publications=2000))
+    assert entry["kind"] == "flat" and entry["recall_at_10"] == 1.0 and "exact_max_publications" in entry["reason"]
 
 
 @pytest.mark.parametrize("settings, kind, parameter", [
-    (AnnSettings(latency_target_ms=0.001), "hnsw", "efSearch"),  # exact is "too slow": HNSW
-    (AnnSettings(latency_target_ms=0.001, memory_budget_mb=1), "ivf_sq8", "nprobe"),  # HNSW over the budget
+    (AnnSettings(exact_max_publications=1000), "hnsw", "efSearch"),  # beyond the exact limit: HNSW
+    (AnnSettings(exact_max_publications=1000, memory_budget_mb=1), "ivf_sq8", "nprobe"),  # HNSW over the budget
 ])
 def test_an_approximate_index_is_tuned_to_the_recall_target(settings: AnnSettings, kind: str, parameter: str) -> None:
     vectors = clustered(20_000)

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.index_build import version_dirs
 from indexer.store import Store
+from indexer.version import versions as version_dirs
 from service.http.app import create_app
 from service.matching.snapshot import SnapshotHolder
 from tests.conftest import ROOT, api_key, copy_state, fake_runtime, researcher, write_jsonl
@@ -143,5 +143,5 @@ def test_a_truncated_index_file_is_named_and_the_previous_version_served(indexed
     with TestClient(create_app(fake_runtime(indexed))) as client:
         status = client.get("/v1/index").json()
         assert status["index_version"] == before
-        assert status["skipped"] == [f"index version {newer.version}: file publications.faiss is corrupt or truncated (checksum mismatch)"]
+        assert status["skipped"] == [f"index version {newer.version}: file publications.faiss is truncated or overwritten (size mismatch)"]
         assert client.get("/v1/researchers/late-1").status_code == 404  # served from the previous version

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.embedder import FakeEmbedder
-from indexer.index_build import version_dirs
+from indexer.version import versions as version_dirs
 from kernel.errors import NotReady
 from service.runtime import Runtime
 from tests.conftest import fake_runtime, make_settings, researcher, write_jsonl

@@ -8,14 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AnnSettings(BaseModel):
-    """The publication index (indexer/ann.py): exact while its search meets the latency target,
-    then HNSW, or IVF with 8-bit scalar quantisation where HNSW would exceed the memory budget."""
+    """The publication index (indexer/ann.py): exact up to `exact_max_publications`, then HNSW, or
+    IVF with 8-bit scalar quantisation where HNSW would exceed the memory budget. Decided by size
+    and budget only, so that the same corpus gets the same index on any machine."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["auto", "flat", "hnsw", "ivf_sq8"] = "auto"
-    latency_target_ms: float = Field(15.0, gt=0, description="Median single-query exact search time above which an approximate index is built.")
-    memory_budget_mb: int | None = Field(None, ge=1, description="For the index; HNSW is chosen only if it fits.")
+    exact_max_publications: int = Field(100_000, ge=0, description="Exact search up to this many publications (about 15 ms a query "
+                                        "at k=1000 on 2 cores at 100k; 143 ms at 1M, docs/performance.md).")
+    memory_budget_mb: int | None = Field(8192, ge=1, description="For the index; HNSW is chosen only if it fits (None: no limit). "
+                                         "8 GiB: 10M publications get IVF-SQ8 (about 3.9 GB), 1M get HNSW (about 1.7 GB).")
     min_recall: float = Field(0.95, gt=0, le=1, description="recall@10 against exact search that an approximate index is tuned to reach.")
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_construction: int = Field(80, ge=16, le=1000)
@@ -25,3 +28,4 @@ class AnnSettings(BaseModel):
 class IndexSettings(BaseModel):
     ann: AnnSettings = AnnSettings()
     index_poll_seconds: float = Field(5.0, ge=0)
+    keep_versions: int = Field(3, ge=1, description="Index versions kept after a build (the newest; a served one is never deleted).")

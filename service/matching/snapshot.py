@@ -8,7 +8,6 @@ answers are read by the matching package alone (retrieval and ranking)."""
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 import time
@@ -22,9 +21,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer import ann
-from indexer.checksums import file_sha256
-from indexer.index_build import MANIFEST, read_manifest, version_dirs
+from indexer import version
 from indexer.records import embedding_text
 from indexer.store import Store, StoredResearcher
 from kernel.errors import IndexUnusable, NotFound, NotReady
@@ -153,7 +150,7 @@ class Snapshot:
 
     def abstracts(self) -> dict[str, str | None]:
         """Publication id -> abstract, read from the version's catalog (not held in memory)."""
-        with Store(self.path / CATALOG, read_only=True) as catalog:
+        with Store(self.path / version.CATALOG, read_only=True) as catalog:
             return {p.id: p.abstract for p in catalog.publications()}
 
     # --- countries ------------------------------------------------------------------------------
@@ -176,44 +173,28 @@ class Snapshot:
         return self.strength.get(country, {})
 
 
-CATALOG = "catalog.sqlite"
-
-
-def _verify(path: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest.get("files", {}).items():
-        file = path / name
-        if not file.is_file():
-            raise IndexUnusable(f"index version {path.name}: file {name} is missing")
-        if file_sha256(file) != expected:
-            raise IndexUnusable(f"index version {path.name}: file {name} is corrupt or truncated (checksum mismatch)")
-
-
 def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> Snapshot:
-    try:
-        manifest = read_manifest(path)
-    except (OSError, ValueError) as exc:
-        raise IndexUnusable(f"index version {path.name}: unreadable {MANIFEST} ({exc})") from None
+    manifest = version.read_manifest(path)
     if manifest.get("model") != model:
         raise IndexUnusable(
             f"index version {path.name} was built with model {manifest.get('model')!r}, but this service uses "
             f"{model!r}; rebuild it with `kakehashi index build` or set KAKEHASHI_MODEL"
         )
-    _verify(path, manifest)
-    vectors = np.load(path / "vectors.npy", mmap_mode="r")
-    index_file = path / "publications.faiss"
-    index = ann.read(str(index_file), mmap=index_file.stat().st_size >= mmap_min_bytes)
-    pub_ids: list[str] = json.loads((path / "publication_ids.json").read_text())
-    field_ids: list[str] = json.loads((path / "field_ids.json").read_text())
-    goal_ids: list[int] = json.loads((path / "goal_ids.json").read_text())
+    version.verify(path, manifest)
+    vectors = np.load(path / version.VECTORS, mmap_mode="r")
+    index = version.read_index(path, mmap_min_bytes)
+    pub_ids: list[str] = version.read_json(path / version.PUBLICATION_IDS)
+    field_ids: list[str] = version.read_json(path / version.FIELD_IDS)
+    goal_ids: list[int] = version.read_json(path / version.GOAL_IDS)
     if index.ntotal != len(pub_ids) or len(vectors) != len(pub_ids):
         raise IndexUnusable(f"index version {path.name}: {index.ntotal} vectors in the index for {len(pub_ids)} publications")
-    field_vectors = np.load(path / "fields.npy")
+    field_vectors = np.load(path / version.FIELDS)
     pub_fields = publication_fields(vectors, field_vectors)
 
     pub_row = {pid: i for i, pid in enumerate(pub_ids)}
     publications: list[PublicationInfo | None] = [None] * len(pub_ids)
     texts: list[str] = [""] * len(pub_ids)
-    with Store(path / CATALOG, read_only=True) as catalog:
+    with Store(path / version.CATALOG, read_only=True) as catalog:
         for p in catalog.publications(abstracts=lexical):
             row = pub_row.get(p.id)
             if row is not None:
@@ -237,11 +218,11 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
     return Snapshot(
         path=path, manifest=manifest, vectors=vectors, index=index, publications=publications,  # type: ignore[arg-type]
         researchers=researchers, researcher_pubs=researcher_pubs,
-        field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=np.load(path / "goals.npy"),
+        field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=np.load(path / version.GOALS),
         pub_fields=pub_fields, lexical=LexicalIndex(texts) if lexical else None,
         multilingual=MultilingualSpace(
-            manifest["multilingual_model"], np.load(path / "multilingual.npy", mmap_mode="r"),
-            np.load(path / "multilingual_fields.npy"), np.load(path / "multilingual_goals.npy"),
+            manifest["multilingual_model"], np.load(path / version.MULTILINGUAL_VECTORS, mmap_mode="r"),
+            np.load(path / version.MULTILINGUAL_FIELDS), np.load(path / version.MULTILINGUAL_GOALS),
         ) if manifest.get("multilingual_model") else None,
     )
 
@@ -249,7 +230,7 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
 def load_newest(index_root: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> tuple[Snapshot | None, list[str]]:
     """The newest version that loads; the reasons the newer ones were passed over."""
     problems: list[str] = []
-    for path in reversed(version_dirs(index_root)):
+    for path in reversed(version.versions(index_root)):
         try:
             return load_snapshot(path, model, lexical, mmap_min_bytes), problems
         except IndexUnusable as exc:
@@ -275,8 +256,8 @@ class SnapshotHolder:
     def refresh(self) -> None:
         with self._lock:
             self._checked = time.monotonic()
-            versions = version_dirs(self.index_root)
-            newest = versions[-1].name if versions else None
+            found = version.versions(self.index_root)
+            newest = found[-1].name if found else None
             if newest == self._newest_seen:
                 return  # nothing new since the last look
             self._newest_seen = newest
@@ -287,6 +268,7 @@ class SnapshotHolder:
             if snapshot is not None:
                 if self._snapshot is None or snapshot.path.name != self._snapshot.path.name:
                     log.info("serving index version %s", snapshot.version)
+                    version.mark_reading(self.index_root, snapshot.path.name)  # kept by every process's retention
                 self._snapshot = snapshot
 
     @property

@@ -1,0 +1,204 @@
+"""An index version on disk: its layout, manifest, checksums, publishing, listing, opening, retention.
+
+This module alone names the files of a version. A version is a directory under `<data_dir>/indexes/`:
+
+  manifest.json        model, dimension, metric, counts, data hash, build time, every file's size and sha256
+  vectors.npy          one L2-normalised float32 row per publication
+  publications.faiss   FAISS inner-product index over those rows: exact, or approximate (indexer/ann.py)
+  publication_ids.json row -> publication id
+  embedding_keys.json  row -> "<text mode>:<text hash>", to reuse the vectors of unchanged texts
+  fields.npy goals.npy the field descriptions and Moonshot goals, embedded with the same model
+  field_ids.json goal_ids.json
+  catalog.sqlite       what serving reads of the store at build time: researchers, publications,
+                       authorships; never batch jobs, their results or API keys
+  multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
+  multilingual_keys.json multilingual_fields.npy multilingual_goals.npy   the same space's keys, fields, goals
+
+A version is written under a temporary name and renamed into place, so a reader sees all of it or
+none. Retention keeps the newest `keep_versions` and every version a running process serves (each
+serving process names its version under `.readers/<pid>`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from indexer import ann
+from indexer.checksums import file_sha256
+from kernel.errors import IndexUnusable
+
+FORMAT = 2  # 2: the catalog holds the served tables only; files are recorded with size and sha256 (1: sha256 only, still read)
+MANIFEST = "manifest.json"
+VECTORS = "vectors.npy"
+INDEX = "publications.faiss"
+PUBLICATION_IDS = "publication_ids.json"
+EMBEDDING_KEYS = "embedding_keys.json"
+FIELDS, GOALS = "fields.npy", "goals.npy"
+FIELD_IDS, GOAL_IDS = "field_ids.json", "goal_ids.json"
+CATALOG = "catalog.sqlite"
+MULTILINGUAL_VECTORS, MULTILINGUAL_KEYS = "multilingual.npy", "multilingual_keys.json"
+MULTILINGUAL_FIELDS, MULTILINGUAL_GOALS = "multilingual_fields.npy", "multilingual_goals.npy"
+READERS_DIR = ".readers"
+VERIFY_MAX_BYTES = 64 * 2**20  # larger files are checked by size when a version is opened (a checksum of GBs would delay serving)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_index(path: Path, mmap_min_bytes: int) -> faiss.Index:
+    index_file = path / INDEX
+    return ann.read(str(index_file), mmap=index_file.stat().st_size >= mmap_min_bytes)
+
+
+# --- versions -------------------------------------------------------------------------------------
+
+
+def versions(index_root: Path) -> list[Path]:
+    """Complete versions, oldest first. Temporary directories start with a dot and are ignored."""
+    if not index_root.is_dir():
+        return []
+    return sorted(p for p in index_root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        return read_json(path / MANIFEST)
+    except (OSError, ValueError) as exc:
+        raise IndexUnusable(f"index version {path.name}: unreadable {MANIFEST} ({exc})") from None
+
+
+def verify(path: Path, manifest: dict[str, Any], full: bool = False) -> None:
+    """Every file present at its recorded size; the checksums of files up to VERIFY_MAX_BYTES (all, if `full`)."""
+    if manifest.get("format") not in (1, FORMAT):
+        raise IndexUnusable(f"index version {path.name} has format {manifest.get('format')}, this service reads formats 1 and "
+                            f"{FORMAT}; rebuild it with `kakehashi index build`")
+    for name, entry in manifest.get("files", {}).items():
+        entry = entry if isinstance(entry, dict) else {"sha256": entry}  # format 1
+        file = path / name
+        if not file.is_file():
+            raise IndexUnusable(f"index version {path.name}: file {name} is missing")
+        size = file.stat().st_size
+        if "bytes" in entry and size != entry["bytes"]:
+            raise IndexUnusable(f"index version {path.name}: file {name} is truncated or overwritten (size mismatch)")
+        if (full or size <= VERIFY_MAX_BYTES) and file_sha256(file) != entry["sha256"]:
+            raise IndexUnusable(f"index version {path.name}: file {name} is corrupt or truncated (checksum mismatch)")
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
+def new_build(index_root: Path) -> Path:
+    """A temporary directory to write a version into (removed if the build fails or is stale)."""
+    index_root.mkdir(parents=True, exist_ok=True)
+    tmp = index_root / f".building-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    return tmp
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, index_root: Path, manifest: dict[str, Any]) -> Path:
+    """Checksums the files, writes the manifest, makes it all durable and renames it into place."""
+    files: dict[str, dict[str, Any]] = {}
+    for file in _files(tmp):
+        files[file.relative_to(tmp).as_posix()] = {"bytes": file.stat().st_size, "sha256": file_sha256(file)}
+        with file.open("rb") as handle:
+            os.fsync(handle.fileno())
+    manifest = {**manifest, "format": FORMAT, "files": files}
+    write_json(tmp / MANIFEST, manifest)
+    with (tmp / MANIFEST).open("rb") as handle:
+        os.fsync(handle.fileno())
+    _fsync_dir(tmp)
+    final = index_root / manifest["version"]
+    os.rename(tmp, final)
+    _fsync_dir(index_root)
+    return final
+
+
+def discard(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_builds(index_root: Path, older_than_seconds: float = 3600) -> list[Path]:
+    """Temporary directories left by builds that crashed (older than an hour: no live build is that slow to touch them)."""
+    if not index_root.is_dir():
+        return []
+    cutoff = time.time() - older_than_seconds
+    stale = [p for p in index_root.glob(".building-*") if p.is_dir() and p.stat().st_mtime < cutoff]
+    for path in stale:
+        discard(path)
+    return stale
+
+
+# --- readers and retention ------------------------------------------------------------------------
+
+
+def mark_reading(index_root: Path, version: str) -> None:
+    """Records that this process serves `version`, so that no other process's retention deletes it."""
+    readers = index_root / READERS_DIR
+    readers.mkdir(parents=True, exist_ok=True)
+    tmp = readers / f".{os.getpid()}.tmp"
+    tmp.write_text(version, encoding="utf-8")
+    os.replace(tmp, readers / str(os.getpid()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def versions_in_use(index_root: Path) -> set[str]:
+    """Versions that running processes serve (entries of processes that are gone are removed)."""
+    used: set[str] = set()
+    readers = index_root / READERS_DIR
+    if not readers.is_dir():
+        return used
+    for entry in readers.iterdir():
+        if not entry.name.isdigit():
+            continue
+        if _alive(int(entry.name)):
+            try:
+                used.add(entry.read_text(encoding="utf-8").strip())
+            except OSError:
+                continue
+        else:
+            entry.unlink(missing_ok=True)
+    return used
+
+
+def prune(index_root: Path, keep: int, protect: Iterable[str] = ()) -> list[str]:
+    """Deletes all but the newest `keep` versions, never one in `protect` or one that a running
+    process serves. Shared files live on in the versions that keep them (hard links)."""
+    kept = {p.name for p in versions(index_root)[-keep:]} | set(protect) | versions_in_use(index_root)
+    removed = []
+    for path in versions(index_root):
+        if path.name not in kept:
+            discard(path)
+            removed.append(path.name)
+    return removed
