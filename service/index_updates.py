@@ -16,6 +16,7 @@ from typing import Any
 from service.runtime import Runtime
 
 log = logging.getLogger("kakehashi.index_updates")
+MAX_REASONS = 20  # listed in the status; more changes are taken by the same build all the same
 
 
 class IndexUpdater:
@@ -29,6 +30,9 @@ class IndexUpdater:
         self._load_demo = False
         self._load_first = False
         self._last: dict[str, Any] = {}
+        self._queued: list[str] = []  # why a build is wanted, for the next build to take
+        self._building: list[str] = []  # what the running build takes
+        self._since: str | None = None  # the version served when the oldest change not yet indexed arrived
 
     def prepare(self, load_demo: bool) -> None:
         """At start, in the background: load the newest good version (served as soon as it is), then
@@ -36,20 +40,27 @@ class IndexUpdater:
         holds that the index does not."""
         self._load_demo = load_demo
         self._load_first = True
-        self.request()
+        self.request("start-up: whatever the store holds that the served version lacks")
 
-    def request(self) -> None:
-        """Asks for a build soon; starts the thread on first use."""
-        self._wanted.set()
+    def request(self, reason: str) -> None:
+        """Asks for a build soon, saying why; starts the thread on first use."""
         with self._lock:
+            if not self._queued and not self._building:
+                served = self.runtime.holder.current()
+                self._since = served.version if served else None
+            if reason not in self._queued and len(self._queued) < MAX_REASONS:
+                self._queued.append(reason)
+            self._wanted.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="kakehashi-index-updates", daemon=True)
                 self._thread.start()
 
     def status(self) -> dict[str, Any]:
         progress = self.runtime.progress
-        return {"pending": self._wanted.is_set(), "running": self._running,
-                "progress": progress.describe() if progress.active else None, **self._last}
+        with self._lock:
+            reasons = list(dict.fromkeys(self._building + self._queued))
+            return {"pending": bool(reasons), "pending_reasons": reasons, "pending_since_version": self._since if reasons else None,
+                    "running": self._running, "progress": progress.describe() if progress.active else None, **self._last}
 
     def stop(self) -> None:
         """Does not wait for a build in progress beyond a moment: a build writes under a temporary
@@ -64,13 +75,17 @@ class IndexUpdater:
             self._wanted.wait()
             if self._stop.is_set():
                 return
-            self._wanted.clear()
+            with self._lock:
+                self._wanted.clear()
+                self._building, self._queued = self._building + self._queued, []
             self._running = True
             started = time.monotonic()
             failure: str | None = None
             try:
                 self._build()
                 self._last = {**self._last, "last_seconds": round(time.monotonic() - started, 2), "last_error": None}
+                with self._lock:
+                    self._building = []  # in the served version now (a failed build keeps them pending)
             except Exception as exc:  # noqa: BLE001 - reported in the status and the 503s; the served index stays as it was
                 log.exception("index update failed")
                 failure = str(exc) or type(exc).__name__
@@ -85,6 +100,9 @@ class IndexUpdater:
             progress.begin("Loading the newest index version")
             rt.holder.refresh()
             self._load_first = False
+            served = rt.holder.current()
+            with self._lock:
+                self._since = self._since or (served.version if served else None)  # what the start-up catch-up starts from
         if self._load_demo and rt.store_is_empty():
             corpus = rt.demo_corpus.name
             report = rt.ingest(rt.demo_corpus, lambda step, total: progress.begin(f"Loading the fictional demo corpus ({corpus}): {step.lower()}", total))

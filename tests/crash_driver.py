@@ -4,6 +4,8 @@ line (flushed) at each point the test waits for:
   ingest DATA_DIR FILE   `committed N` after each batch is committed (N researchers acknowledged)
   build DATA_DIR         `embedding` while the publications are embedded (slowly)
   publish DATA_DIR       `publishing` when the new version is written, just before it is renamed into place
+  serve DATA_DIR PORT    `kakehashi serve --no-demo` whose background builds embed every publication (slowly):
+                         `embedding` once a build is under way
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class SlowEmbedder(FakeEmbedder):
 
 
 def main(mode: str, data_dir: str, *rest: str) -> None:
-    runtime = Runtime(make_settings(Path(data_dir)), embedder=SlowEmbedder() if mode == "build" else FakeEmbedder())
+    runtime = Runtime(make_settings(Path(data_dir)), embedder=SlowEmbedder() if mode in ("build", "serve") else FakeEmbedder())
     if mode == "ingest":
         done = 0
 
@@ -57,6 +59,12 @@ def main(mode: str, data_dir: str, *rest: str) -> None:
 
         version.os.rename = paused_rename  # type: ignore[assignment]
         runtime.build_index(force=True)
+    elif mode == "serve":
+        import service.cli
+
+        index_build._reusable_vectors = lambda *args: {}
+        service.cli._runtime = lambda: runtime  # type: ignore[assignment]
+        service.cli.serve(port=int(rest[0]), host="127.0.0.1", demo=False)
     else:
         raise SystemExit(f"unknown mode {mode}")
     say("finished")

@@ -6,10 +6,12 @@ complete index version is served."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,14 +32,27 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
 
 
 def wait_for_line(process: subprocess.Popen[str], predicate, timeout: float = 120) -> str:  # type: ignore[no-untyped-def]
+    """The first line of the process's output that `predicate` accepts (read in a thread, so that a
+    process that stays silent fails the test after `timeout` instead of hanging it)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.strip())
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
             raise AssertionError(f"the process ended (exit {process.wait()}) before the line the test waits for")
-        if predicate(line.strip()):
-            return line.strip()
+        if predicate(line):
+            return line
     raise AssertionError("timed out waiting for the process")
 
 
@@ -131,6 +146,48 @@ def test_kill_the_service_during_researcher_writes_keeps_every_acknowledged_writ
     with Store(indexed / "kakehashi.sqlite") as store:
         assert all(store.researcher(rid) is not None for rid in acknowledged)
     assert served_version(indexed)  # whatever the background update reached, a complete version loads
+
+
+def wait_ready(client: httpx.Client, service: subprocess.Popen[str], timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = client.get("/readyz")
+            if answer.status_code == 200:
+                return answer.json()
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and service.poll() is None, "the service did not get ready"
+        time.sleep(0.2)
+
+
+def test_a_service_killed_with_pending_changes_serves_the_last_version_at_once_and_catches_up(indexed: Path) -> None:
+    before = served_version(indexed)
+    key = api_key(fake_runtime(indexed), "admin")
+    port = free_port()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        service = start("-m", "tests.crash_driver", "serve", str(indexed), str(port))
+        try:
+            assert wait_ready(client, service)["index_version"] == before
+            assert client.put("/v1/researchers/pending-1", json=researcher("pending-1", country="EE")).status_code == 201
+            wait_for_line(service, lambda line: line == "embedding")  # the update is under way, slowly
+        finally:
+            kill(service)
+
+        restarted = start("-m", "tests.crash_driver", "serve", str(indexed), str(port))
+        try:
+            ready = wait_ready(client, restarted)
+            status = client.get("/v1/index").json()
+            assert ready["index_version"] == status["index_version"] == before  # the last good version, served at once
+            assert status["update"]["pending"] and status["update"]["pending_since_version"] == before
+            assert status["update"]["pending_reasons"] == ["start-up: whatever the store holds that the served version lacks"]
+            assert client.get("/v1/researchers/pending-1").status_code == 404  # not in the served version yet
+            wait_for_line(restarted, lambda line: line == "embedding")  # and the catch-up build is running
+            assert client.get("/readyz").json()["index_version"] == before  # served while it runs
+        finally:
+            kill(restarted)
+    with Store(indexed / "kakehashi.sqlite") as store:
+        assert store.researcher("pending-1") is not None  # the acknowledged write was kept for the next build
 
 
 def test_a_truncated_index_file_is_named_and_the_previous_version_served(indexed: Path) -> None:

@@ -276,6 +276,10 @@ class SnapshotHolder:
         """Why newer versions were passed over at the last load (missing, corrupt, another model)."""
         return list(self._problems)
 
+    def current(self) -> Snapshot | None:
+        """The served snapshot as it is, without looking for a newer one."""
+        return self._snapshot
+
     def peek(self) -> Snapshot | None:
         if time.monotonic() - self._checked >= self.poll_seconds:
             self.refresh()

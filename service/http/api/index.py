@@ -17,7 +17,7 @@ class IndexStatusOut(BaseModel):
     model: str | None
     publications: int
     researchers: int
-    update: dict[str, Any] = Field(description="Background updates: pending, running, progress (what is being done now), last_version, last_seconds, last_error")
+    update: dict[str, Any] = Field(description="Background updates: pending (changes not yet in the served version), pending_reasons (why: the writes, or the start-up catch-up), pending_since_version (the version served when the oldest of them arrived), running, progress (what is being done now), last_version, last_seconds, last_error")
     skipped: list[str] = Field(description="Newer versions passed over, and why (corrupt, truncated, another model)")
 
 

@@ -68,7 +68,7 @@ def researcher_goals(researcher_id: ResearcherId, rt: RuntimeDep, snap: Snapshot
 def _write_out(rt: Runtime, updater: IndexUpdater, researcher_id: str, outcome: str, changed: bool) -> ResearcherWriteOut:
     queued = changed and rt.settings.index_updates
     if queued:
-        updater.request()
+        updater.request(f"researcher {researcher_id} {outcome}")
     served = rt.holder.peek()
     return ResearcherWriteOut(id=researcher_id, outcome=outcome,  # type: ignore[arg-type]
                               index_update="queued" if queued else "none", index_version=served.version if served else None)
