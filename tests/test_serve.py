@@ -111,6 +111,6 @@ def test_a_failed_preparation_is_said_in_the_answers_until_one_succeeds(tmp_path
         answer = client.get("/readyz")
         assert answer.status_code == 503 and "The last preparation failed: [Errno 28] No space left on device" in answer.json()["detail"]
         monkeypatch.setattr(rt, "build_index", real_build)
-        updater.request()
+        updater.request("the disk has room again")
         wait_until(lambda: client.get("/readyz").status_code == 200)
         assert updater.status()["last_error"] is None
