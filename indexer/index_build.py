@@ -15,7 +15,9 @@ import faiss
 import numpy as np
 
 from indexer import ann, version
+from indexer.columns import build_columns
 from indexer.embedder import Embedder, ProgressFn
+from indexer.lexical import LexicalIndex
 from indexer.store import Store, StoredPublication
 from indexer.vector_cache import lookup as vector_cache_lookup
 from kernel.errors import IndexUnusable
@@ -128,72 +130,89 @@ def build_index(
         if newest.get("data_hash") == digest and newest.get("model") == embedder.name:
             return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
 
-    publications = store.publications()
-    field_texts = [f"{f.label}. {f.description}" for f in reference.fields]
-    vectors, keys, embedded = _embed_publications(
-        embedder, MAIN, embed_text, publications, index_root, vector_cache,
-        (lambda n: progress("Embedding publications", n)) if progress else None,
-    )
-    field_vectors = embedder.encode(field_texts)
-    goal_vectors = embedder.encode([g.text for g in reference.goals])
-    if multilingual is not None:
-        ml_vectors, ml_keys, ml_embedded = _embed_publications(
-            multilingual, MULTILINGUAL, "title", publications, index_root, vector_cache,
-            (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
-        )
-
-    if progress:
-        progress("Writing the index version", 0)
-    built_at = datetime.now(UTC)
-    name = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
     tmp = version.new_build(index_root)
     try:
-        np.save(tmp / version.VECTORS, vectors)
-        np.save(tmp / version.FIELDS, field_vectors)
-        np.save(tmp / version.GOALS, goal_vectors)
-        index, ann_entry = ann.build_and_tune(vectors, ann_settings)
-        faiss.write_index(index, str(tmp / version.INDEX))
-        index_type = type(index).__name__
-        del index
-        version.write_json(tmp / version.PUBLICATION_IDS, [p.id for p in publications])
-        version.write_json(tmp / MAIN.keys_file, keys)
-        if multilingual is not None:
-            np.save(tmp / MULTILINGUAL.vectors_file, ml_vectors)
-            np.save(tmp / version.MULTILINGUAL_FIELDS, multilingual.encode(field_texts))
-            np.save(tmp / version.MULTILINGUAL_GOALS, multilingual.encode([g.text for g in reference.goals]))
-            version.write_json(tmp / MULTILINGUAL.keys_file, ml_keys)
-        version.write_json(tmp / version.FIELD_IDS, list(reference.field_ids))
-        version.write_json(tmp / version.GOAL_IDS, [g.id for g in reference.goals])
-        store.export_served(tmp / version.CATALOG)
-        manifest = {
-            "version": name,
-            "model": embedder.name,
-            "dimension": embedder.dimension,
-            "metric": METRIC,
-            "index_type": index_type,
-            "embedding_engine": getattr(embedder, "engine", "local"),
-            "encoder_precision": precision,
-            "ann": ann_entry,
-            "embed_text": embed_text,
-            "counts": {
-                "publications": len(publications),
-                "researchers": store.researcher_count(),
-                "fields": len(reference.fields),
-                "goals": len(reference.goals),
-                "embedded": embedded,
-                "reused": len(publications) - embedded,
-                "multilingual_embedded": ml_embedded if multilingual is not None else 0,
-            },
-            "multilingual_model": multilingual.name if multilingual is not None else None,
-            "data_hash": digest,
-            "built_at": built_at.isoformat(),
-        }
-        final = version.publish(tmp, index_root, manifest)
-        manifest = version.read_manifest(final)
+        return _build(store, reference, embedder, index_root, tmp, digest, progress, embed_text, multilingual,
+                      ann_settings, vector_cache, keep_versions, precision)
     except BaseException:
         version.discard(tmp)
         raise
+
+
+def _build(
+    store: Store, reference: Reference, embedder: Embedder, index_root: Path, tmp: Path, digest: str,
+    progress: ProgressFactory | None, embed_text: str, multilingual: Embedder | None, ann_settings: AnnSettings,
+    vector_cache: Path | None, keep_versions: int | None, precision: str | None,
+) -> BuildResult:
+    store.export_served(tmp / version.CATALOG)  # first: everything below reads this one consistent copy
+    catalog = Store(tmp / version.CATALOG, read_only=True)
+    try:
+        publications = catalog.publications()  # in id order: the rows of every array
+        field_texts = [f"{f.label}. {f.description}" for f in reference.fields]
+        vectors, keys, embedded = _embed_publications(
+            embedder, MAIN, embed_text, publications, index_root, vector_cache,
+            (lambda n: progress("Embedding publications", n)) if progress else None,
+        )
+        field_vectors = embedder.encode(field_texts)
+        goal_vectors = embedder.encode([g.text for g in reference.goals])
+        if multilingual is not None:
+            ml_vectors, ml_keys, ml_embedded = _embed_publications(
+                multilingual, MULTILINGUAL, "title", publications, index_root, vector_cache,
+                (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
+            )
+        if progress:
+            progress("Writing the index version", 0)
+        pub_ids = [p.id for p in publications]
+        build_columns(catalog, pub_ids, vectors, field_vectors).save(tmp / version.COLUMNS)
+        LexicalIndex.build([p.text("title_abstract") for p in publications]).save(tmp / version.LEXICAL)
+        researcher_count = catalog.researcher_count()
+    finally:
+        catalog.close()
+    del publications
+    built_at = datetime.now(UTC)
+    name = f"v{built_at.strftime('%Y%m%dT%H%M%S%f')}-{digest[:8]}"
+    np.save(tmp / version.VECTORS, vectors)
+    np.save(tmp / version.FIELDS, field_vectors)
+    np.save(tmp / version.GOALS, goal_vectors)
+    index, ann_entry = ann.build_and_tune(vectors, ann_settings)
+    faiss.write_index(index, str(tmp / version.INDEX))
+    index_type = type(index).__name__
+    del index
+    version.write_json(tmp / version.PUBLICATION_IDS, pub_ids)
+    version.write_json(tmp / MAIN.keys_file, keys)
+    if multilingual is not None:
+        np.save(tmp / MULTILINGUAL.vectors_file, ml_vectors)
+        np.save(tmp / version.MULTILINGUAL_FIELDS, multilingual.encode(field_texts))
+        np.save(tmp / version.MULTILINGUAL_GOALS, multilingual.encode([g.text for g in reference.goals]))
+        version.write_json(tmp / MULTILINGUAL.keys_file, ml_keys)
+    version.write_json(tmp / version.FIELD_IDS, list(reference.field_ids))
+    version.write_json(tmp / version.GOAL_IDS, [g.id for g in reference.goals])
+    manifest = {
+        "version": name,
+        "model": embedder.name,
+        "dimension": embedder.dimension,
+        "metric": METRIC,
+        "index_type": index_type,
+        "embedding_engine": getattr(embedder, "engine", "local"),
+        "encoder_precision": precision,
+        "ann": ann_entry,
+        "embed_text": embed_text,
+        "counts": {
+            "publications": len(pub_ids),
+            "researchers": researcher_count,
+            "fields": len(reference.fields),
+            "goals": len(reference.goals),
+            "embedded": embedded,
+            "reused": len(pub_ids) - embedded,
+            "multilingual_embedded": ml_embedded if multilingual is not None else 0,
+        },
+        "multilingual_model": multilingual.name if multilingual is not None else None,
+        "data_hash": digest,
+        "built_at": built_at.isoformat(),
+    }
+    final = version.publish(tmp, index_root, manifest)
+    manifest = version.read_manifest(final)
     if keep_versions is not None:
         version.prune(index_root, keep_versions, protect={name})
     store.record_index_version(name, final, manifest)
-    return BuildResult(name, final, manifest, embedded, len(publications) - embedded, skipped=False)
+    return BuildResult(name, final, manifest, embedded, len(pub_ids) - embedded, skipped=False)

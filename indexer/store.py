@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +200,16 @@ class Store:
     def researcher(self, researcher_id: str) -> StoredResearcher | None:
         row = self._conn.execute("SELECT * FROM researchers WHERE id = ?", (researcher_id,)).fetchone()
         return researcher_from_row(row) if row else None
+
+    def researchers_by_id(self, ids: Sequence[str]) -> dict[str, StoredResearcher]:
+        """The stored records of these ids (those that exist), read a few hundred at a time."""
+        rows = schema.select_in(self._conn, "SELECT * FROM researchers WHERE id IN ({ids})", list(dict.fromkeys(ids)))
+        return {r["id"]: researcher_from_row(r) for r in rows}
+
+    def publications_by_id(self, ids: Sequence[str], abstracts: bool = False) -> dict[str, StoredPublication]:
+        columns = _PUBLICATION_COLUMNS if abstracts else _PUBLICATION_COLUMNS.replace("p.abstract", "NULL AS abstract")
+        rows = schema.select_in(self._conn, f"SELECT {columns} FROM publications p WHERE p.id IN ({{ids}})", list(dict.fromkeys(ids)))
+        return {r["id"]: StoredPublication(**dict(r)) for r in rows}
 
     def researchers(self) -> list[StoredResearcher]:
         return [researcher_from_row(r) for r in self._conn.execute("SELECT * FROM researchers ORDER BY id")]

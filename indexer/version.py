@@ -11,6 +11,8 @@ This module alone names the files of a version. A version is a directory under `
   field_ids.json goal_ids.json
   catalog.sqlite       what serving reads of the store at build time: researchers, publications,
                        authorships; never batch jobs, their results or API keys
+  columns/             what ranking reads, as arrays: links (CSR), years, citations, fields, norms (indexer/columns.py)
+  lexical/             BM25 over the publications' texts, memory-mapped when served (indexer/lexical.py)
   multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
   multilingual_keys.json multilingual_fields.npy multilingual_goals.npy   the same space's keys, fields, goals
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
 from indexer import ann
 from indexer.checksums import file_sha256
@@ -45,6 +48,7 @@ EMBEDDING_KEYS = "embedding_keys.json"
 FIELDS, GOALS = "fields.npy", "goals.npy"
 FIELD_IDS, GOAL_IDS = "field_ids.json", "goal_ids.json"
 CATALOG = "catalog.sqlite"
+COLUMNS, LEXICAL = "columns", "lexical"
 MULTILINGUAL_VECTORS, MULTILINGUAL_KEYS = "multilingual.npy", "multilingual_keys.json"
 MULTILINGUAL_FIELDS, MULTILINGUAL_GOALS = "multilingual_fields.npy", "multilingual_goals.npy"
 READERS_DIR = ".readers"
@@ -57,6 +61,11 @@ def write_json(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_publication_ids(path: Path) -> np.ndarray:
+    """Row -> publication id, as a NumPy string array (sorted: the rows follow the ids)."""
+    return np.array(read_json(path / PUBLICATION_IDS), dtype=str)
 
 
 def read_index(path: Path, mmap_min_bytes: int) -> faiss.Index:

@@ -76,10 +76,12 @@ def test_impact_and_recency_are_bounded() -> None:
 
 def test_country_strength_measures_share_and_specialization() -> None:
     fields = ["chips", "bio"]
-    # country A: 3 chip papers; B: 1 chip paper, 4 bio papers
+    # country A: 3 chip papers; B: 1 chip paper, 4 bio papers (the last with two B authors and one of
+    # unknown country: counted once, for B)
     pub_fields = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    countries = [["A"], ["A"], ["A"], ["B"], ["B"], ["B"], ["B"], ["B"]]
-    table = country_strength(pub_fields, countries, np.full(8, -1), fields)
+    authors = np.array(["A", "A", "A", "B", "B", "B", "B", "B", "B", ""])
+    offsets = np.array([0, 1, 2, 3, 4, 5, 6, 7, 10])
+    table = country_strength(pub_fields, offsets, np.arange(10), authors, np.full(8, -1), fields)
     assert table["A"]["chips"].share == 0.75 and table["B"]["chips"].share == 0.25
     assert table["A"]["chips"].strength > table["B"]["chips"].strength
     assert table["A"]["chips"].specialization > 1 > table["B"]["chips"].specialization

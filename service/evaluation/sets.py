@@ -86,10 +86,10 @@ def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
     works is held out once (a single held-out work per author gave too few queries to tell
     configurations apart)."""
     abstracts = snap.abstracts()
-    works = np.array([len(snap.publication_rows(r)) for r in range(snap.researcher_count)])
+    works = snap.pub_counts
     queries: list[EvalQuery] = []
     for row, pub in enumerate(snap.publications):
-        authors = [a for a in snap.authors_of(row) if works[a] >= 2]
+        authors = [a for a in snap.authors_of(np.array([row])) if works[a] >= 2]
         if not authors:
             continue
         grades = np.zeros(snap.researcher_count)

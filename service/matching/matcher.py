@@ -58,6 +58,31 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Hits:
+    """What a dense search returned: publication rows (sorted) and their exact similarities."""
+
+    rows: np.ndarray
+    sims: np.ndarray
+
+    @staticmethod
+    def of(rows: np.ndarray, sims: np.ndarray) -> Hits:
+        order = np.argsort(rows)
+        return Hits(rows[order].astype(np.int64), sims[order].astype(np.float32))
+
+    def lookup(self, pubs: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Writes the known similarities of `pubs` into `out`; which of them were known."""
+        if not len(self.rows):
+            return np.zeros(len(pubs), dtype=bool)
+        at = np.minimum(np.searchsorted(self.rows, pubs), len(self.rows) - 1)
+        have = self.rows[at] == pubs
+        out[have] = self.sims[at[have]]
+        return have
+
+
+NO_HITS = Hits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+@dataclass(frozen=True)
 class Ranked:
     rows: np.ndarray  # researcher rows
     scores: np.ndarray
@@ -93,7 +118,7 @@ class Matcher:
 
     def _allowed(self, snap: Snapshot, filters: Filters) -> np.ndarray:
         """Boolean mask over researcher rows."""
-        mask = np.ones(len(snap.researchers), dtype=bool)
+        mask = np.ones(snap.researcher_count, dtype=bool)
         if filters.countries:
             mask &= np.isin(snap.countries, filters.countries)
         excluded = filters.excluded_countries()
@@ -102,48 +127,48 @@ class Matcher:
         if filters.min_h_index is not None:
             mask &= snap.h_index >= filters.min_h_index
         if filters.fields:
-            wanted = set(filters.fields)
-            mask &= np.array([any(f in wanted for f, _ in r.fields) for r in snap.researchers], dtype=bool)
+            wanted = [snap.field_ids.index(f) for f in filters.fields if f in snap.field_ids]
+            mask &= np.isin(snap.columns.researcher_field, wanted).any(axis=1)
         if filters.exclude_institutions:
-            needles = [n.lower() for n in filters.exclude_institutions]
-            mask &= np.array([not any(n in (r.institution or "").lower() for n in needles) for r in snap.researchers], dtype=bool)
-        for rid in filters.exclude_researchers:
-            row = snap.researcher_row.get(rid)
-            if row is not None:
-                mask[row] = False
+            for needle in filters.exclude_institutions:
+                mask &= np.char.find(snap.institutions, needle.lower()) < 0
+        rows = snap.find_rows(filters.exclude_researchers)
+        mask[rows[rows >= 0]] = False
         if filters.since_year is not None:
-            mask &= np.array([bool((snap.pub_years[p] >= filters.since_year).any()) for p in snap.researcher_pubs], dtype=bool)
+            mask &= snap.latest_years >= filters.since_year
         return mask
 
-    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray) -> np.ndarray:
+    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray) -> tuple[np.ndarray, Hits]:
         """Researcher rows whose publications come near the query (dense, and lexical where used),
-        among the allowed ones."""
+        among the allowed ones; and what the dense search found, with its similarities."""
         rows = np.flatnonzero(allowed)
         pool = self.settings.candidate_publications
         if int(snap.pub_counts[rows].sum()) <= pool:
-            return rows  # few enough to score them all exactly
+            return rows, NO_HITS  # few enough to score them all exactly
         k = min(pool, snap.index.ntotal)
         if query.multilingual:  # no FAISS index in that space: brute force over the allowed publications
-            allowed_pubs = np.concatenate([snap.researcher_pubs[r] for r in rows])
+            allowed_pubs, _ = snap.publications_of_rows(rows)
             sims = np.asarray(self._space(snap, query)[allowed_pubs]) @ query.vector
             found = allowed_pubs[np.argpartition(-sims, min(k, len(sims)) - 1)[:k]]
-            authors = np.unique(np.concatenate([snap.pub_authors[p] for p in found]))
-            return authors[allowed[authors]]
-        if 2 * len(rows) >= len(snap.researchers):
+            authors = snap.authors_of(found)
+            return authors[allowed[authors]], NO_HITS
+        if 2 * len(rows) >= snap.researcher_count:
             # Most researchers are allowed (the default leaves out only Japan): one plain search, a
             # little deeper by the share left out, whose other papers are dropped below. Listing the
             # allowed publications for a filtered search would cost more than the search at a million.
-            deeper = min(snap.index.ntotal, math.ceil(k * len(snap.researchers) / max(len(rows), 1)))
-            _, hits = snap.index.search(query.vector[None, :], deeper, params=ann.search_parameters(snap.index, snap.search))
+            deeper = min(snap.index.ntotal, math.ceil(k * snap.researcher_count / max(len(rows), 1)))
+            distances, hits = snap.index.search(query.vector[None, :], deeper, params=ann.search_parameters(snap.index, snap.search))
         else:
-            selector = faiss.IDSelectorBatch(np.unique(np.concatenate([snap.researcher_pubs[r] for r in rows])))
-            _, hits = snap.index.search(query.vector[None, :], k, params=ann.search_parameters(snap.index, snap.search, selector))
-        found = hits[0][hits[0] >= 0]
+            selector = faiss.IDSelectorBatch(np.unique(snap.publications_of_rows(rows)[0]))
+            distances, hits = snap.index.search(query.vector[None, :], k, params=ann.search_parameters(snap.index, snap.search, selector))
+        returned = hits[0] >= 0
+        found = hits[0][returned]
+        dense = Hits.of(found, distances[0][returned]) if snap.exact_distances and not query.multilingual else NO_HITS
         if query.lexical is not None:
             lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]
             found = np.union1d(found, lexical_hits[query.lexical[lexical_hits] > 0])
-        authors = np.unique(np.concatenate([snap.pub_authors[p] for p in found])) if len(found) else np.zeros(0, np.int64)
-        return authors[allowed[authors]]
+        authors = snap.authors_of(found) if len(found) else np.zeros(0, np.int64)
+        return authors[allowed[authors]], dense
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -152,33 +177,46 @@ class Matcher:
         """The publication vectors that the query's vector lives with."""
         return snap.multilingual.vectors if query.multilingual and snap.multilingual is not None else snap.vectors
 
-    def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery) -> np.ndarray:
-        sims = np.asarray(self._space(snap, query)[pubs]) @ query.vector
+    def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery, known: Hits | None = None) -> np.ndarray:
+        """Each publication's similarity to the query: the search's where it returned them (`known`),
+        computed for the rest; blended with BM25 where the ranking uses it."""
+        sims = np.empty(len(pubs), dtype=np.float32)
+        have = known.lookup(pubs, sims) if known is not None else np.zeros(len(pubs), dtype=bool)
+        rest = np.flatnonzero(~have)
+        if len(rest):
+            sims[rest] = np.asarray(self._space(snap, query)[pubs[rest]]) @ query.vector
         if query.lexical is not None:
             alpha = self.settings.ranking.lexical_weight
-            sims = (1 - alpha) * sims + alpha * query.lexical[pubs]
-        return sims
+            return (1 - alpha) * sims + alpha * query.lexical[pubs]
+        return sims.astype(np.float64)
 
     def rank(
         self, snap: Snapshot, query: ResolvedQuery, rows: np.ndarray, since_year: int | None, weights: RankingWeights,
+        known: Hits | None = None,
     ) -> Ranked:
         """Scores of the given researcher rows; rows without publications in range are dropped."""
-        pub_lists = [snap.publication_rows(int(r), since_year) for r in rows]
-        lengths = np.array([len(p) for p in pub_lists], dtype=np.int64)
-        rows, lengths = np.asarray(rows)[lengths > 0], lengths[lengths > 0]
+        rows = np.asarray(rows, dtype=np.int64)
+        pubs, lengths = snap.publications_of_rows(rows)
+        if since_year is not None:
+            recent = snap.pub_years[pubs] >= since_year
+            lengths = np.bincount(np.repeat(np.arange(len(rows)), lengths)[recent], minlength=len(rows))
+            pubs = pubs[recent]
+        rows, lengths = rows[lengths > 0], lengths[lengths > 0]
         if len(rows) == 0:
             return Ranked(rows, np.zeros(0), {name: np.zeros(0) for name in ranking.COMPONENTS})
         seg = ranking.Segments(lengths)
-        pubs = np.concatenate([p for p in pub_lists if len(p)])
-        sims = self._similarities(snap, pubs, query)
+        sims = self._similarities(snap, pubs, query, known)
         config = self.settings.ranking
         if query.multilingual:  # e5 similarities sit in a narrower band: scale the temperature to it
             span = (1 - self.settings.multilingual_min_similarity) / max(1 - self.settings.min_similarity, 1e-6)
             config = config.model_copy(update={"temperature": config.temperature * span})
         norms = None
         if config.aggregation in ("profile", "hybrid"):
-            sums = np.add.reduceat(np.asarray(self._space(snap, query)[pubs], dtype=np.float64), seg.starts, axis=0)
-            norms = np.linalg.norm(sums / lengths[:, None], axis=1)
+            if since_year is None and not query.multilingual and snap.profile_norms is not None:
+                norms = np.asarray(snap.profile_norms[rows], dtype=np.float64)  # computed at build time
+            else:
+                sums = np.add.reduceat(np.asarray(self._space(snap, query)[pubs], dtype=np.float64), seg.starts, axis=0)
+                norms = np.linalg.norm(sums / lengths[:, None], axis=1)
         order, ranks = ranking.order_within(sims, seg)
         best = order[ranks < self.settings.evidence_count]  # the evidence shown: recency is judged on it
         recency = ranking.recency(snap.pub_years[pubs[best]], date.today().year, self.settings.recency_half_life_years)
@@ -197,27 +235,36 @@ class Matcher:
             country: max((table[f].strength for f in fields if f in table), default=np.nan)
             for country, table in snap.strength.items()
         }
-        return np.array([by_country.get(snap.countries[r], np.nan) for r in rows], dtype=float)
+        codes, inverse = np.unique(np.asarray(snap.countries[rows]), return_inverse=True)
+        return np.array([by_country.get(str(c), np.nan) for c in codes], dtype=float)[inverse]
 
-    def _explain(self, snap: Snapshot, ranked: Ranked, i: int, query: ResolvedQuery, since_year: int | None) -> Match:
-        row = int(ranked.rows[i])
-        pubs = snap.publication_rows(row, since_year)
-        sims = self._similarities(snap, pubs, query)
-        best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
-        researcher = snap.researchers[row]
-        country_table = snap.strength.get(researcher.country or "", {})
-        values = {name: float(ranked.components[name][i]) for name in ranking.COMPONENTS}
-        return Match(
-            researcher=researcher,
-            score=round(float(ranked.scores[i]), 4),
-            components=Components(**{k: (None if np.isnan(v) else round(v, 4)) for k, v in values.items()}),  # type: ignore[arg-type]
-            evidence=[
-                Evidence(snap.publications[pubs[j]].id, snap.publications[pubs[j]].title, snap.publications[pubs[j]].year, round(float(sims[j]), 4))
-                for j in best
-            ],
-            strength={f: country_table[f] for f in query.fields if f in country_table},
-            route=funding_route(researcher.country, query.fields, self.reference),
-        )
+    def _explain(self, snap: Snapshot, ranked: Ranked, positions: Sequence[int], query: ResolvedQuery, since_year: int | None,
+                 known: Hits | None = None) -> list[Match]:
+        """The matches at these positions of `ranked`, with their evidence; names and titles read for them only."""
+        rows = [int(ranked.rows[i]) for i in positions]
+        researchers = snap.researchers.many(rows)
+        evidence_rows: list[tuple[np.ndarray, np.ndarray]] = []
+        for row in rows:
+            pubs = snap.publication_rows(row, since_year)
+            sims = self._similarities(snap, pubs, query, known)
+            best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
+            evidence_rows.append((pubs[best], sims[best]))
+        shown = snap.publications.many([int(p) for pubs, _ in evidence_rows for p in pubs])  # one catalog read for the page
+        starts = np.cumsum([0] + [len(pubs) for pubs, _ in evidence_rows])
+        matches = []
+        for i, researcher, (_, sims), start in zip(positions, researchers, evidence_rows, starts):
+            titles = shown[start : start + len(sims)]
+            country_table = snap.strength.get(researcher.country or "", {})
+            values = {name: float(ranked.components[name][i]) for name in ranking.COMPONENTS}
+            matches.append(Match(
+                researcher=researcher,
+                score=round(float(ranked.scores[i]), 4),
+                components=Components(**{k: (None if np.isnan(v) else round(v, 4)) for k, v in values.items()}),  # type: ignore[arg-type]
+                evidence=[Evidence(p.id, p.title, p.year, round(float(sim), 4)) for p, sim in zip(titles, sims)],
+                strength={f: country_table[f] for f in query.fields if f in country_table},
+                route=funding_route(researcher.country, query.fields, self.reference),
+            ))
+        return matches
 
     # --- public operations --------------------------------------------------------------------
 
@@ -234,14 +281,14 @@ class Matcher:
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
         stages.mark("filter")
-        candidates = self._candidates(snap, resolved, allowed)
+        candidates, known = self._candidates(snap, resolved, allowed)
         stages.mark("search")
-        ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights)
+        ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights, known)
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
         kept = np.flatnonzero(ranked.components["topical"] >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
         stages.mark("rank")
-        matches = [self._explain(snap, ranked, int(i), resolved, filters.since_year) for i in order[offset : offset + limit]]
+        matches = self._explain(snap, ranked, [int(i) for i in order[offset : offset + limit]], resolved, filters.since_year, known)
         stages.mark("explain")
         return MatchPage(matches, len(order), resolved, used_weights, stages.ms)
 
@@ -249,15 +296,15 @@ class Matcher:
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,
     ) -> MatchPage:
         """Scores for the given researchers, in the given order, whatever the filters would say."""
-        unknown = [rid for rid in researcher_ids if rid not in snap.researcher_row]
+        found = snap.find_rows(list(researcher_ids))
+        unknown = [rid for rid, row in zip(researcher_ids, found) if row < 0]
         if unknown:
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
             raise NotFound(f"{len(unknown)} researcher id(s) not in index version {snap.version}: {shown}")
         resolved = self.resolver.resolve(snap, query, Filters(include_japan=True))
         used_weights = self.resolver.weights(weights)
-        rows = np.array([snap.researcher_row[rid] for rid in researcher_ids], dtype=np.int64)
-        ranked = self.rank(snap, resolved, rows, None, used_weights)
-        matches = [self._explain(snap, ranked, i, resolved, None) for i in range(len(ranked.rows))]
+        ranked = self.rank(snap, resolved, found, None, used_weights)
+        matches = self._explain(snap, ranked, list(range(len(ranked.rows))), resolved, None)
         return MatchPage(matches, len(matches), resolved, used_weights)
 
     def goals_for_researcher(self, snap: Snapshot, researcher_id: str) -> list[GoalFit]:

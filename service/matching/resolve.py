@@ -53,7 +53,7 @@ class QueryResolver:
             resolved = ResolvedQuery(vector, list(goal.fields), f"goal {goal.id}: {goal.short_name}")
         else:
             row = snap.row(query.researcher_id or "")
-            mean = np.asarray(snap.vectors[snap.researcher_pubs[row]]).mean(axis=0)
+            mean = np.asarray(snap.vectors[snap.publication_rows(row)]).mean(axis=0)
             vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
             fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
             resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)

@@ -12,21 +12,21 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import faiss
 import numpy as np
 
 from indexer import version
+from indexer.columns import Columns, build_columns
+from indexer.lexical import LexicalIndex
 from indexer.records import embedding_text
-from indexer.store import Store, StoredResearcher
+from indexer.store import Store, StoredPublication, StoredResearcher
 from kernel.errors import IndexUnusable, NotFound, NotReady
-from service.matching.fields import publication_fields, researcher_fields
-from service.matching.lexical import LexicalIndex
 from service.matching.strength import Strength, StrengthTable, country_strength
 
 log = logging.getLogger("kakehashi.snapshot")
@@ -56,41 +56,84 @@ class MultilingualSpace:
     goal_vectors: np.ndarray
 
 
+def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR lists of `rows`, concatenated, and each one's length."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), lengths
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.asarray(values[shift + np.arange(total)], dtype=np.int64), lengths
+
+
+class _Rows(Sequence[Any]):
+    """Researchers or publications by row, their display fields read from the catalog for the rows
+    asked for (a page's), never all held in memory."""
+
+    def __init__(self, count: int, fetch: Callable[[Sequence[int]], list[Any]], scan: Callable[[], Iterator[Any]]) -> None:
+        self._count, self._fetch, self._scan = count, fetch, scan
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return self._fetch(range(self._count)[i])
+        if not -self._count <= i < self._count:
+            raise IndexError(i)
+        return self._fetch([i % self._count])[0]
+
+    def many(self, rows: Sequence[int]) -> list[Any]:
+        return self._fetch(rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._scan()
+
+
 class Snapshot:
-    """One loaded index version. Immutable once built; swapped whole when a newer one appears."""
+    """One loaded index version. Immutable once built; swapped whole when a newer one appears.
+    What ranking reads is memory-mapped arrays (indexer/columns.py); names and titles come from the
+    version's catalog for the rows that are shown."""
 
     def __init__(
-        self, path: Path, manifest: dict[str, Any], vectors: np.ndarray, index: faiss.Index,
-        publications: list[PublicationInfo], researchers: list[ResearcherInfo], researcher_pubs: list[np.ndarray],
-        field_ids: list[str], field_vectors: np.ndarray, goal_ids: list[int], goal_vectors: np.ndarray,
-        pub_fields: np.ndarray, lexical: LexicalIndex | None, multilingual: MultilingualSpace | None,
+        self, path: Path, manifest: dict[str, Any], vectors: np.ndarray, index: faiss.Index, pub_ids: np.ndarray,
+        columns: Columns, field_ids: list[str], field_vectors: np.ndarray, goal_ids: list[int], goal_vectors: np.ndarray,
+        lexical: LexicalIndex | None, multilingual: MultilingualSpace | None,
     ) -> None:
         self.path, self.manifest = path, manifest
+        self._catalog = Store(path / version.CATALOG, read_only=True)
+        self._catalog_lock = threading.Lock()
+        self.columns = columns
         # --- read by the matching package: one row per publication ---
         self.vectors, self.index = vectors, index
-        self.publications = publications
-        self.pub_years = np.array([p.year or 0 for p in publications], dtype=np.int32)  # 0 where unknown
-        self.pub_fields = pub_fields
+        self.pub_ids = pub_ids
+        self.pub_years = columns.pub_year  # 0 where unknown
+        self.pub_fields = columns.pub_field
         self.lexical = lexical  # BM25 over publication texts, when the ranking uses it
         self.multilingual = multilingual  # for Japanese queries, when the version has it
         # --- one row per researcher ---
-        self.researchers: Sequence[ResearcherInfo] = researchers
-        self.researcher_row = {r.id: i for i, r in enumerate(researchers)}
-        self.researcher_pubs = researcher_pubs  # researcher row -> publication rows
-        self.pub_counts = np.array([len(p) for p in researcher_pubs], dtype=np.int64)
-        self.countries = np.array([r.country or "" for r in researchers], dtype=object)  # '' where unknown
-        self.h_index = np.array([r.h_index if r.h_index is not None else -1 for r in researchers])  # -1 where unknown
-        authors_of: list[list[int]] = [[] for _ in publications]
-        for r, prows in enumerate(researcher_pubs):
-            for p in prows:
-                authors_of[p].append(r)
-        self.pub_authors = [np.asarray(a, dtype=np.int64) for a in authors_of]  # publication row -> researcher rows
+        self.researcher_ids = columns.researcher_ids  # sorted
+        self.researcher_pub_offsets, self.researcher_pub_rows = columns.researcher_pub_offsets, columns.researcher_pub_rows
+        self.pub_author_offsets, self.pub_author_rows = columns.pub_author_offsets, columns.pub_author_rows
+        self.pub_counts = np.diff(self.researcher_pub_offsets)
+        self.countries = columns.researcher_country  # '' where unknown
+        self.h_index = columns.researcher_h_index  # -1 where unknown
+        self.profile_norms = columns.researcher_profile_norm
         # --- the reference data, embedded ---
         self.field_ids, self.field_vectors = field_ids, field_vectors
         self.goal_ids, self.goal_vectors = goal_ids, goal_vectors
-        pub_countries = [[self.countries[a] for a in authors if self.countries[a]] for authors in authors_of]
-        citations = np.array([p.cited_by_count if p.cited_by_count is not None else -1 for p in publications])
-        self.strength: StrengthTable = country_strength(pub_fields, pub_countries, citations, field_ids)
+        self.strength: StrengthTable = country_strength(
+            columns.pub_field, columns.pub_author_offsets, columns.pub_author_rows, columns.researcher_country,
+            columns.pub_cited, field_ids,
+        )
+        self.researchers: _Rows = _Rows(len(self.researcher_ids), self._researchers, self._scan_researchers)
+        self.publications: _Rows = _Rows(len(pub_ids), self._publications, self._scan_publications)
 
     # --- what the served version is ---------------------------------------------------------
 
@@ -108,44 +151,112 @@ class Snapshot:
         return self.manifest.get("ann", {}).get("search", {})
 
     @property
+    def exact_distances(self) -> bool:
+        """Whether the index returns exact inner products for what it finds (flat and HNSW do; a
+        quantised IVF does not)."""
+        return self.manifest.get("ann", {}).get("kind", "flat") in ("flat", "hnsw")
+
+    @property
     def researcher_count(self) -> int:
-        return len(self.researchers)
+        return len(self.researcher_ids)
 
     @property
     def publication_count(self) -> int:
-        return len(self.publications)
+        return len(self.pub_ids)
+
+    # --- display fields, read from the catalog ----------------------------------------------
+
+    def _fields_of(self, row: int) -> tuple[tuple[str, float], ...]:
+        field, share = self.columns.researcher_field[row], self.columns.researcher_field_share[row]
+        return tuple((self.field_ids[int(f)], float(s)) for f, s in zip(field, share) if f >= 0)
+
+    def _researchers(self, rows: Sequence[int]) -> list[ResearcherInfo]:
+        ids = [str(self.researcher_ids[r]) for r in rows]
+        with self._catalog_lock:
+            stored = self._catalog.researchers_by_id(ids)
+        return [ResearcherInfo(**stored[rid].__dict__, fields=self._fields_of(int(r))) for rid, r in zip(ids, rows)]
+
+    def _scan_researchers(self) -> Iterator[ResearcherInfo]:
+        with self._catalog_lock:
+            stored = self._catalog.researchers()  # in id order: the rows' order
+        return (ResearcherInfo(**r.__dict__, fields=self._fields_of(i)) for i, r in enumerate(stored))
+
+    def _publication(self, row: int, p: StoredPublication) -> PublicationInfo:
+        return PublicationInfo(p.id, p.title, p.year, p.cited_by_count, self.field_ids[int(self.pub_fields[row])])
+
+    def _publications(self, rows: Sequence[int]) -> list[PublicationInfo]:
+        ids = [str(self.pub_ids[r]) for r in rows]
+        with self._catalog_lock:
+            stored = self._catalog.publications_by_id(ids)
+        return [self._publication(int(r), stored[pid]) for pid, r in zip(ids, rows)]
+
+    def _scan_publications(self) -> Iterator[PublicationInfo]:
+        with self._catalog_lock:
+            stored = self._catalog.publications(abstracts=False)  # in id order: the rows' order
+        return (self._publication(i, p) for i, p in enumerate(stored))
+
+    @cached_property
+    def institutions(self) -> np.ndarray:
+        """Every researcher's institution, lower-cased ('' where unknown): read once, when a filter needs it."""
+        return np.array([(r.institution or "").lower() for r in self._scan_researchers()], dtype=str)
+
+    @cached_property
+    def latest_years(self) -> np.ndarray:
+        """Each researcher's latest publication year (0 where none is known)."""
+        out = np.zeros(self.researcher_count, dtype=np.int32)
+        present = self.pub_counts > 0
+        years = np.asarray(self.pub_years)[np.asarray(self.researcher_pub_rows)]
+        if len(years):
+            out[present] = np.maximum.reduceat(years, self.researcher_pub_offsets[:-1][present])
+        return out
 
     # --- researchers and their publications -----------------------------------------------------
 
+    def find_rows(self, researcher_ids: Sequence[str]) -> np.ndarray:
+        """Row per id, -1 where the id is not in this version."""
+        if not len(self.researcher_ids) or not len(researcher_ids):
+            return np.full(len(researcher_ids), -1, dtype=np.int64)
+        wanted = np.asarray(researcher_ids, dtype=str)
+        at = np.minimum(np.searchsorted(self.researcher_ids, wanted), len(self.researcher_ids) - 1)
+        return np.where(self.researcher_ids[at] == wanted, at, -1).astype(np.int64)
+
     def row(self, researcher_id: str) -> int:
         """The researcher's row, or NotFound."""
-        row = self.researcher_row.get(researcher_id)
-        if row is None:
+        row = int(self.find_rows([researcher_id])[0])
+        if row < 0:
             raise NotFound(f"no researcher with id {researcher_id!r} in index version {self.version}")
         return row
 
     def researcher(self, researcher_id: str) -> ResearcherInfo:
         return self.researchers[self.row(researcher_id)]
 
-    def publications_of(self, researcher_id: str) -> list[PublicationInfo]:
-        """In the order the researcher's record gives them."""
-        return [self.publications[p] for p in self.researcher_pubs[self.row(researcher_id)]]
-
     def publication_rows(self, row: int, since_year: int | None = None) -> np.ndarray:
-        """The researcher's publication rows, those from `since_year` on where given."""
-        pubs = self.researcher_pubs[row]
+        """The researcher's publication rows (newest first), those from `since_year` on where given."""
+        pubs = np.asarray(self.researcher_pub_rows[self.researcher_pub_offsets[row] : self.researcher_pub_offsets[row + 1]], dtype=np.int64)
         return pubs if since_year is None else pubs[self.pub_years[pubs] >= since_year]
 
-    def authors_of(self, publication_row: int) -> np.ndarray:
-        return self.pub_authors[publication_row]
+    def publications_of(self, researcher_id: str) -> list[PublicationInfo]:
+        """Newest first."""
+        return self.publications.many(self.publication_rows(self.row(researcher_id)))
+
+    def publications_of_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The publication rows of these researchers, concatenated, and how many each has."""
+        return gather(self.researcher_pub_offsets, self.researcher_pub_rows, rows)
+
+    def authors_of(self, publication_rows: np.ndarray) -> np.ndarray:
+        """The researcher rows of these publications (each once, sorted)."""
+        return np.unique(gather(self.pub_author_offsets, self.pub_author_rows, publication_rows)[0])
 
     def without_publication(self, publication_row: int) -> Snapshot:
         """A view in which no researcher has this publication (the evaluation's held-out work)."""
         view = copy.copy(self)
-        view.researcher_pubs = list(self.researcher_pubs)
-        for author in self.pub_authors[publication_row]:
-            view.researcher_pubs[author] = view.researcher_pubs[author][view.researcher_pubs[author] != publication_row]
-        view.pub_counts = np.array([len(p) for p in view.researcher_pubs], dtype=np.int64)
+        keep = np.asarray(self.researcher_pub_rows) != publication_row
+        owner = np.repeat(np.arange(self.researcher_count), self.pub_counts)
+        view.researcher_pub_rows = np.asarray(self.researcher_pub_rows)[keep]
+        view.researcher_pub_offsets = np.concatenate(([0], np.cumsum(np.bincount(owner[keep], minlength=self.researcher_count))))
+        view.pub_counts = np.diff(view.researcher_pub_offsets)
+        view.profile_norms = None  # the held-out authors' profiles change: computed per query
+        view.__dict__.pop("latest_years", None)
         return view
 
     def abstracts(self) -> dict[str, str | None]:
@@ -157,7 +268,8 @@ class Snapshot:
 
     @cached_property
     def _country_counts(self) -> Counter[str]:
-        return Counter(str(c) for c in self.countries if c)
+        codes, counts = np.unique(np.asarray(self.countries), return_counts=True)
+        return Counter({str(c): int(n) for c, n in zip(codes, counts) if c})
 
     def country_counts(self) -> Counter[str]:
         """Researchers per country code (researchers without a known country are not counted);
@@ -166,11 +278,22 @@ class Snapshot:
 
     def main_field_counts(self) -> Counter[str]:
         """Researchers per inferred main field (their largest share of publications)."""
-        return Counter(r.fields[0][0] for r in self.researchers if r.fields)
+        main = np.asarray(self.columns.researcher_field[:, 0])
+        codes, counts = np.unique(main[main >= 0], return_counts=True)
+        return Counter({self.field_ids[int(f)]: int(n) for f, n in zip(codes, counts)})
 
     def strength_in(self, country: str) -> dict[str, Strength]:
         """The country's measured strength per field (empty where it has no publications)."""
         return self.strength.get(country, {})
+
+
+def _served_vectors(index: faiss.Index, path: Path) -> np.ndarray:
+    """One copy of the vectors: a view of a flat or HNSW index's own storage (memory-mapped with it
+    where the index is), else the version's vectors.npy, memory-mapped."""
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    if isinstance(storage, faiss.IndexFlat) and storage.ntotal:
+        return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+    return np.load(path / version.VECTORS, mmap_mode="r")
 
 
 def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> Snapshot:
@@ -181,45 +304,33 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
             f"{model!r}; rebuild it with `kakehashi index build` or set KAKEHASHI_MODEL"
         )
     version.verify(path, manifest)
-    vectors = np.load(path / version.VECTORS, mmap_mode="r")
     index = version.read_index(path, mmap_min_bytes)
-    pub_ids: list[str] = version.read_json(path / version.PUBLICATION_IDS)
+    vectors = _served_vectors(index, path)
+    pub_ids = version.read_publication_ids(path)
     field_ids: list[str] = version.read_json(path / version.FIELD_IDS)
     goal_ids: list[int] = version.read_json(path / version.GOAL_IDS)
     if index.ntotal != len(pub_ids) or len(vectors) != len(pub_ids):
         raise IndexUnusable(f"index version {path.name}: {index.ntotal} vectors in the index for {len(pub_ids)} publications")
     field_vectors = np.load(path / version.FIELDS)
-    pub_fields = publication_fields(vectors, field_vectors)
-
-    pub_row = {pid: i for i, pid in enumerate(pub_ids)}
-    publications: list[PublicationInfo | None] = [None] * len(pub_ids)
-    texts: list[str] = [""] * len(pub_ids)
-    with Store(path / version.CATALOG, read_only=True) as catalog:
-        for p in catalog.publications(abstracts=lexical):
-            row = pub_row.get(p.id)
-            if row is not None:
-                publications[row] = PublicationInfo(p.id, p.title, p.year, p.cited_by_count, field_ids[pub_fields[row]])
-                if lexical:
-                    texts[row] = embedding_text(p.title, p.abstract)
-        if any(p is None for p in publications):
-            raise IndexUnusable(f"index version {path.name}: catalog lacks publications listed in the index")
-        stored = catalog.researchers()
-        researcher_row = {r.id: i for i, r in enumerate(stored)}
-        pubs_of: list[list[int]] = [[] for _ in stored]
-        for rid, pid in catalog.authorships():
-            if rid in researcher_row and pid in pub_row:
-                pubs_of[researcher_row[rid]].append(pub_row[pid])
-
-    researcher_pubs = [np.asarray(p, dtype=np.int64) for p in pubs_of]
-    researchers = [
-        ResearcherInfo(**r.__dict__, fields=tuple(researcher_fields(pub_fields[researcher_pubs[i]], field_ids)))
-        for i, r in enumerate(stored)
-    ]
+    if (path / version.COLUMNS).is_dir():
+        columns = Columns.load(path / version.COLUMNS)
+    else:  # a version from before the arrays were written at build time: computed now, the same way
+        with Store(path / version.CATALOG, read_only=True) as catalog:
+            columns = build_columns(catalog, [str(p) for p in pub_ids], vectors, field_vectors)
+    if len(columns.pub_year) != len(pub_ids):
+        raise IndexUnusable(f"index version {path.name}: its arrays hold {len(columns.pub_year)} publications, its index {len(pub_ids)}")
+    lexical_index = None
+    if lexical:
+        if (path / version.LEXICAL).is_dir():
+            lexical_index = LexicalIndex.load(path / version.LEXICAL)
+        else:
+            with Store(path / version.CATALOG, read_only=True) as catalog:
+                texts = {p.id: embedding_text(p.title, p.abstract) for p in catalog.publications()}
+            lexical_index = LexicalIndex.build([texts[str(p)] for p in pub_ids])
     return Snapshot(
-        path=path, manifest=manifest, vectors=vectors, index=index, publications=publications,  # type: ignore[arg-type]
-        researchers=researchers, researcher_pubs=researcher_pubs,
+        path=path, manifest=manifest, vectors=vectors, index=index, pub_ids=pub_ids, columns=columns,
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=np.load(path / version.GOALS),
-        pub_fields=pub_fields, lexical=LexicalIndex(texts) if lexical else None,
+        lexical=lexical_index,
         multilingual=MultilingualSpace(
             manifest["multilingual_model"], np.load(path / version.MULTILINGUAL_VECTORS, mmap_mode="r"),
             np.load(path / version.MULTILINGUAL_FIELDS), np.load(path / version.MULTILINGUAL_GOALS),
@@ -235,7 +346,7 @@ def load_newest(index_root: Path, model: str, lexical: bool = False, mmap_min_by
             return load_snapshot(path, model, lexical, mmap_min_bytes), problems
         except IndexUnusable as exc:
             problems.append(exc.detail)
-        except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError on damaged files
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:  # faiss raises RuntimeError on damaged files
             problems.append(f"index version {path.name}: cannot be read ({exc})")
     return None, problems
 

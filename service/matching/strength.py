@@ -33,23 +33,29 @@ StrengthTable = dict[str, dict[str, Strength]]  # country -> field -> figures
 
 def country_strength(
     pub_fields: np.ndarray,
-    pub_countries: Sequence[Sequence[str]],
+    pub_author_offsets: np.ndarray,
+    pub_author_rows: np.ndarray,
+    author_countries: np.ndarray,
     pub_citations: np.ndarray,
     field_ids: Sequence[str],
 ) -> StrengthTable:
-    """`pub_citations` holds -1 where the count is unknown."""
-    countries = sorted({c for cs in pub_countries for c in cs})
-    if not countries:
+    """Publication row p's authors are `pub_author_rows[pub_author_offsets[p]:pub_author_offsets[p + 1]]`,
+    rows of `author_countries` ('' where unknown); `pub_citations` holds -1 where the count is unknown."""
+    entry_pub = np.repeat(np.arange(len(pub_fields)), np.diff(pub_author_offsets))
+    entry_country = np.asarray(author_countries)[pub_author_rows]
+    known = entry_country != ""
+    if not known.any():
         return {}
-    col = {c: i for i, c in enumerate(countries)}
+    countries, code = np.unique(entry_country[known], return_inverse=True)
+    pairs = np.unique(entry_pub[known] * len(countries) + code)  # each distinct country of a publication once
+    pair_pub, pair_country = pairs // len(countries), pairs % len(countries)
     n_fields = len(field_ids)
     pubs = np.zeros((len(countries), n_fields))
     cites = np.zeros((len(countries), n_fields))
-    for f, cs, cited in zip(pub_fields, pub_countries, pub_citations):
-        for c in set(cs):
-            pubs[col[c], f] += 1
-            if cited > 0:
-                cites[col[c], f] += cited
+    np.add.at(pubs, (pair_country, pub_fields[pair_pub]), 1)
+    cited = np.asarray(pub_citations)[pair_pub]
+    np.add.at(cites, (pair_country, pub_fields[pair_pub]), np.where(cited > 0, cited, 0))
+    col = {str(c): i for i, c in enumerate(countries)}
     field_totals = pubs.sum(axis=0)
     share = np.divide(pubs, field_totals, out=np.zeros_like(pubs), where=field_totals > 0)
     cite_totals = cites.sum(axis=0)

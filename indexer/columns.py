@@ -1,0 +1,137 @@
+"""The arrays that matching reads, computed once at build time and memory-mapped when a version is
+served: one row per publication and one per researcher, links as flat offset arrays (CSR), fields
+inferred from the vectors, the norms of the researchers' mean publication vectors. Display fields
+(names, titles, institutions) are not here: they are read from the version's catalog for the rows
+a page shows (service/matching/snapshot.py).
+
+Files, under `columns/` in a version (indexer/version.py names the directory):
+
+  pub_year.npy  pub_cited.npy  pub_field.npy          per publication row (0 / -1 where unknown)
+  pub_author_offsets.npy  pub_author_rows.npy         publication row -> researcher rows
+  researcher_ids.npy  researcher_country.npy  researcher_h_index.npy  researcher_profile_norm.npy
+  researcher_pub_offsets.npy  researcher_pub_rows.npy researcher row -> publication rows, newest first
+  researcher_field.npy  researcher_field_share.npy    (rows, MAX_RESEARCHER_FIELDS), -1 / 0 padded
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from indexer.store import Store
+
+RESEARCHER_FIELD_MIN_SHARE = 0.25  # a field holding at least a quarter of the publications (the top one always)
+MAX_RESEARCHER_FIELDS = 4  # at most four fields hold a quarter each
+CHUNK = 65536  # publication rows a step, so that memory stays bounded by the chunk
+
+
+@dataclass(frozen=True)
+class Columns:
+    pub_year: np.ndarray  # int32, 0 where unknown
+    pub_cited: np.ndarray  # int64, -1 where unknown
+    pub_field: np.ndarray  # int16, index into the version's field ids
+    pub_author_offsets: np.ndarray  # int64, publications + 1
+    pub_author_rows: np.ndarray  # int32
+    researcher_ids: np.ndarray  # str, sorted (the catalog's order)
+    researcher_country: np.ndarray  # str, '' where unknown
+    researcher_h_index: np.ndarray  # int32, -1 where unknown
+    researcher_profile_norm: np.ndarray  # float32: |mean publication vector|, 0 without publications
+    researcher_pub_offsets: np.ndarray  # int64, researchers + 1
+    researcher_pub_rows: np.ndarray  # int32
+    researcher_field: np.ndarray  # int16 (researchers, MAX_RESEARCHER_FIELDS), -1 padded, largest share first
+    researcher_field_share: np.ndarray  # float32, same shape
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for f in fields(self):
+            np.save(directory / f"{f.name}.npy", getattr(self, f.name), allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> Columns:
+        """Memory-mapped: pages are read as matching touches them."""
+        return cls(**{f.name: np.load(directory / f"{f.name}.npy", mmap_mode="r", allow_pickle=False) for f in fields(cls)})
+
+
+def publication_fields(vectors: np.ndarray, field_vectors: np.ndarray) -> np.ndarray:
+    """Index of the best-matching field per publication row."""
+    out = np.empty(len(vectors), dtype=np.int16)
+    for start in range(0, len(vectors), CHUNK):
+        out[start : start + CHUNK] = np.argmax(np.asarray(vectors[start : start + CHUNK]) @ field_vectors.T, axis=1)
+    return out
+
+
+def researcher_fields(pub_field: np.ndarray, offsets: np.ndarray, rows: np.ndarray, n_fields: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per researcher, the fields that hold at least a quarter of their publications (always the
+    top one) with their shares, largest first; ties in field order."""
+    n = len(offsets) - 1
+    counts = np.zeros((n, n_fields), dtype=np.float32)
+    owner = np.repeat(np.arange(n), np.diff(offsets))
+    np.add.at(counts, (owner, pub_field[rows]), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    order = np.argsort(-shares, axis=1, kind="stable")[:, :MAX_RESEARCHER_FIELDS]
+    top = np.take_along_axis(shares, order, axis=1)
+    kept = (top > 0) & ((np.arange(MAX_RESEARCHER_FIELDS) == 0) | (top >= RESEARCHER_FIELD_MIN_SHARE))
+    return np.where(kept, order, -1).astype(np.int16), np.where(kept, np.round(top, 3), 0).astype(np.float32)
+
+
+def profile_norms(vectors: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """|mean of the researcher's publication vectors|, computed researcher range by range."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float32)
+    start = 0
+    while start < n:  # a span of researchers holding about CHUNK publications
+        end = max(start + 1, int(np.searchsorted(offsets, offsets[start] + CHUNK, side="right")) - 1)
+        end = min(end, n)
+        lo, hi = int(offsets[start]), int(offsets[end])
+        if hi > lo:
+            lengths = np.diff(offsets[start : end + 1])
+            present = lengths > 0
+            sums = np.add.reduceat(np.asarray(vectors[rows[lo:hi]], dtype=np.float64),
+                                   (offsets[start:end] - lo)[present], axis=0)
+            out[start:end][present] = np.linalg.norm(sums / lengths[present, None], axis=1)
+        start = end
+    return out
+
+
+def build_columns(catalog: Store, pub_ids: Sequence[str], vectors: np.ndarray, field_vectors: np.ndarray) -> Columns:
+    """From a version's catalog, for publications in `pub_ids` order (the vectors' rows)."""
+    pub_row = {pid: i for i, pid in enumerate(pub_ids)}
+    n_pubs = len(pub_ids)
+    pub_year = np.zeros(n_pubs, dtype=np.int32)
+    pub_cited = np.full(n_pubs, -1, dtype=np.int64)
+    for p in catalog.publications(abstracts=False):
+        row = pub_row.get(p.id)
+        if row is not None:
+            pub_year[row] = p.year or 0
+            pub_cited[row] = p.cited_by_count if p.cited_by_count is not None else -1
+    stored = catalog.researchers()
+    researcher_row = {r.id: i for i, r in enumerate(stored)}
+    owners, pubs = [], []
+    for rid, pid in catalog.authorships():  # each researcher's newest first
+        r, p = researcher_row.get(rid), pub_row.get(pid)
+        if r is not None and p is not None:
+            owners.append(r)
+            pubs.append(p)
+    owner = np.asarray(owners, dtype=np.int64)
+    pub_rows = np.asarray(pubs, dtype=np.int32)
+    order = np.argsort(owner, kind="stable")  # grouped by researcher, each one's order kept
+    owner, pub_rows = owner[order], pub_rows[order]
+    researcher_pub_offsets = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(stored))))).astype(np.int64)
+    by_pub = np.lexsort((owner, pub_rows))
+    pub_author_offsets = np.concatenate(([0], np.cumsum(np.bincount(pub_rows, minlength=n_pubs)))).astype(np.int64)
+    pub_field = publication_fields(vectors, field_vectors)
+    field, share = researcher_fields(pub_field, researcher_pub_offsets, pub_rows, len(field_vectors))
+    return Columns(
+        pub_year=pub_year, pub_cited=pub_cited, pub_field=pub_field,
+        pub_author_offsets=pub_author_offsets, pub_author_rows=owner[by_pub].astype(np.int32),
+        researcher_ids=np.array([r.id for r in stored], dtype=str),
+        researcher_country=np.array([r.country or "" for r in stored], dtype=str),
+        researcher_h_index=np.array([r.h_index if r.h_index is not None else -1 for r in stored], dtype=np.int32),
+        researcher_profile_norm=profile_norms(vectors, researcher_pub_offsets, pub_rows),
+        researcher_pub_offsets=researcher_pub_offsets, researcher_pub_rows=pub_rows,
+        researcher_field=field, researcher_field_share=share,
+    )
