@@ -55,6 +55,67 @@ class Columns:
         return cls(**{f.name: np.load(directory / f"{f.name}.npy", mmap_mode="r", allow_pickle=False) for f in fields(cls)})
 
 
+    def merged(self, delta: Columns, superseded: np.ndarray) -> Columns:
+        """This base's arrays with a delta's (indexer/version.py): the delta's publications appended
+        as rows after the base's; the base's `superseded` researcher rows dropped and the delta's
+        researchers placed among the rest in id order, so that rows still follow the ids. Costs a
+        pass over the arrays, in memory; the result is not memory-mapped."""
+        n_base_pubs = len(self.pub_year)
+        keep = np.ones(len(self.researcher_ids), dtype=bool)
+        keep[superseded] = False
+        kept = np.flatnonzero(keep)
+        # new rows: a kept base researcher moves down by the delta researchers whose ids sort before it
+        at = np.searchsorted(self.researcher_ids[kept], delta.researcher_ids)
+        delta_rows = at + np.arange(len(at))
+        kept_rows = np.arange(len(kept)) + np.searchsorted(at, np.arange(len(kept)), side="right")
+        n = len(kept) + len(delta_rows)
+        base_map = np.full(len(self.researcher_ids), -1, dtype=np.int64)
+        base_map[kept] = kept_rows
+
+        def researcher_column(base: np.ndarray, extra: np.ndarray) -> np.ndarray:
+            out = np.empty((n, *base.shape[1:]), dtype=np.result_type(base.dtype, extra.dtype))
+            out[kept_rows], out[delta_rows] = base[kept], extra
+            return out
+
+        # researcher -> publications: each one's list taken whole from its segment
+        base_lengths, delta_lengths = np.diff(self.researcher_pub_offsets), np.diff(delta.researcher_pub_offsets)
+        lengths = researcher_column(base_lengths, delta_lengths)
+        starts = researcher_column(self.researcher_pub_offsets[:-1], delta.researcher_pub_offsets[:-1] + len(self.researcher_pub_rows))
+        values = np.concatenate((self.researcher_pub_rows, np.asarray(delta.researcher_pub_rows) + n_base_pubs)).astype(np.int32)
+        researcher_pub_rows = values[ranges(starts, lengths)]
+        # publication -> researchers: the base's entries of dropped researchers go, the rest are renumbered
+        base_pub = np.repeat(np.arange(n_base_pubs), np.diff(self.pub_author_offsets))
+        base_author = base_map[self.pub_author_rows]
+        alive = base_author >= 0
+        delta_pub = np.repeat(np.arange(len(delta.pub_year)), np.diff(delta.pub_author_offsets)) + n_base_pubs
+        pubs = np.concatenate((base_pub[alive], delta_pub))
+        n_pubs = n_base_pubs + len(delta.pub_year)
+        return Columns(
+            pub_year=np.concatenate((self.pub_year, delta.pub_year)),
+            pub_cited=np.concatenate((self.pub_cited, delta.pub_cited)),
+            pub_field=np.concatenate((self.pub_field, delta.pub_field)),
+            pub_author_offsets=np.concatenate(([0], np.cumsum(np.bincount(pubs, minlength=n_pubs)))).astype(np.int64),
+            pub_author_rows=np.concatenate((base_author[alive], delta_rows[np.asarray(delta.pub_author_rows)])).astype(np.int32),
+            researcher_ids=researcher_column(self.researcher_ids, delta.researcher_ids),
+            researcher_country=researcher_column(self.researcher_country, delta.researcher_country),
+            researcher_h_index=researcher_column(self.researcher_h_index, delta.researcher_h_index),
+            researcher_profile_norm=researcher_column(self.researcher_profile_norm, delta.researcher_profile_norm),
+            researcher_pub_offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+            researcher_pub_rows=researcher_pub_rows,
+            researcher_field=researcher_column(self.researcher_field, delta.researcher_field),
+            researcher_field_share=researcher_column(self.researcher_field_share, delta.researcher_field_share),
+        )
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices start, start+1, ... of each (start, length), concatenated."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return shift + np.arange(total)
+
+
 def publication_fields(vectors: np.ndarray, field_vectors: np.ndarray) -> np.ndarray:
     """Index of the best-matching field per publication row."""
     out = np.empty(len(vectors), dtype=np.int16)

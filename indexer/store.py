@@ -246,6 +246,11 @@ class Store:
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    def export_served(self, target: Path) -> None:
-        """The tables serving reads, copied consistently into a new file (indexer/schema.py)."""
-        schema.export_served(self._conn, target)
+    def export_served(self, target: Path, researcher_ids: Sequence[str] | None = None) -> None:
+        """The tables serving reads, copied consistently into a new file (indexer/schema.py); only
+        these researchers and their publications, where given."""
+        schema.export_served(self._conn, target, researcher_ids)
+
+    def served_changes(self, base_catalog: Path) -> tuple[list[str], list[str]]:
+        """The researchers to write anew since `base_catalog`, and the base's superseded ones (indexer/schema.py)."""
+        return schema.served_changes(self._conn, base_catalog)

@@ -16,6 +16,13 @@ This module alone names the files of a version. A version is a directory under `
   multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
   multilingual_keys.json multilingual_fields.npy multilingual_goals.npy   the same space's keys, fields, goals
 
+An incremental version is its base's files, hard-linked (no bytes of their own), plus `delta/`:
+the researchers that changed since the base was built, their publications and those publications'
+vectors, laid out as above (catalog.sqlite, columns/, lexical/, vectors.npy, publication_ids.json,
+embedding_keys.json, multilingual.npy, multilingual_keys.json), and `superseded.json`, the base's
+researchers that the delta replaces or that are gone. The delta is cumulative against the base, so
+a version has at most one; a full build starts a new base when it grows past a share of it.
+
 A version is written under a temporary name and renamed into place, so a reader sees all of it or
 none. Retention keeps the newest `keep_versions` and every version a running process serves (each
 serving process names its version under `.readers/<pid>`).
@@ -49,6 +56,7 @@ FIELDS, GOALS = "fields.npy", "goals.npy"
 FIELD_IDS, GOAL_IDS = "field_ids.json", "goal_ids.json"
 CATALOG = "catalog.sqlite"
 COLUMNS, LEXICAL = "columns", "lexical"
+DELTA, SUPERSEDED = "delta", "superseded.json"
 MULTILINGUAL_VECTORS, MULTILINGUAL_KEYS = "multilingual.npy", "multilingual_keys.json"
 MULTILINGUAL_FIELDS, MULTILINGUAL_GOALS = "multilingual_fields.npy", "multilingual_goals.npy"
 READERS_DIR = ".readers"
@@ -127,11 +135,37 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(tmp: Path, index_root: Path, manifest: dict[str, Any]) -> Path:
-    """Checksums the files, writes the manifest, makes it all durable and renames it into place."""
+def link_base(base: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """Hard-links the base's own files (not its delta, not its manifest) into a version being built;
+    their manifest entries, which `publish` takes as they are instead of reading the files again."""
+    entries = read_manifest(base).get("files", {})
+    linked: dict[str, dict[str, Any]] = {}
+    for name, entry in entries.items():
+        if name == MANIFEST or name.startswith(f"{DELTA}/") or not isinstance(entry, dict):
+            continue
+        target = tmp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(base / name, target)
+        linked[name] = entry
+    return linked
+
+
+def delta_of(path: Path) -> Path | None:
+    """The version's delta directory, if it is an incremental version."""
+    return path / DELTA if (path / DELTA).is_dir() else None
+
+
+def publish(tmp: Path, index_root: Path, manifest: dict[str, Any], linked: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Checksums the files, writes the manifest, makes it all durable and renames it into place.
+    `linked`: files hard-linked from a published version, with their entries (already durable)."""
+    linked = linked or {}
     files: dict[str, dict[str, Any]] = {}
     for file in _files(tmp):
-        files[file.relative_to(tmp).as_posix()] = {"bytes": file.stat().st_size, "sha256": file_sha256(file)}
+        name = file.relative_to(tmp).as_posix()
+        if name in linked and file.stat().st_size == linked[name]["bytes"]:
+            files[name] = linked[name]
+            continue
+        files[name] = {"bytes": file.stat().st_size, "sha256": file_sha256(file)}
         with file.open("rb") as handle:
             os.fsync(handle.fileno())
     manifest = {**manifest, "format": FORMAT, "files": files}

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
-from indexer.index_build import BuildResult, ProgressFactory, build_index
+from indexer.index_build import BuildResult, Incremental, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
 from indexer.records import Rejection
 from indexer.slicing import Slice
@@ -101,6 +101,7 @@ class Runtime:
                 store, self.reference, embedder, self.settings.index_root, progress, force, self.settings.embed_text,
                 self.multilingual if self.settings.multilingual else None, self.settings.ann, self.settings.vector_cache,
                 self.settings.keep_versions,
+                Incremental(self.settings.incremental_min_publications, self.settings.incremental_max_share),
             )
 
     @property

@@ -29,3 +29,7 @@ class IndexSettings(BaseModel):
     ann: AnnSettings = AnnSettings()
     index_poll_seconds: float = Field(5.0, ge=0)
     keep_versions: int = Field(3, ge=1, description="Index versions kept after a build (the newest; a served one is never deleted).")
+    incremental_min_publications: int = Field(50_000, ge=0, description="A build over a base of at least this many publications "
+                                              "writes only what changed, beside the base's files hard-linked (below it a full build takes seconds).")
+    incremental_max_share: float = Field(0.05, ge=0, le=1, description="A full build instead once the changed researchers' "
+                                         "publications pass this share of the base's (the delta is searched exactly).")

@@ -9,10 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import faiss
 import numpy as np
 
-from indexer import ann
 from indexer.embedder import Embedder
 from kernel.errors import NotFound
 from kernel.reference import Reference
@@ -145,7 +143,7 @@ class Matcher:
         pool = self.settings.candidate_publications
         if int(snap.pub_counts[rows].sum()) <= pool:
             return rows, NO_HITS  # few enough to score them all exactly
-        k = min(pool, snap.index.ntotal)
+        k = min(pool, snap.publication_count)
         if query.multilingual:  # no FAISS index in that space: brute force over the allowed publications
             allowed_pubs, _ = snap.publications_of_rows(rows)
             sims = np.asarray(self._space(snap, query)[allowed_pubs]) @ query.vector
@@ -156,14 +154,11 @@ class Matcher:
             # Most researchers are allowed (the default leaves out only Japan): one plain search, a
             # little deeper by the share left out, whose other papers are dropped below. Listing the
             # allowed publications for a filtered search would cost more than the search at a million.
-            deeper = min(snap.index.ntotal, math.ceil(k * snap.researcher_count / max(len(rows), 1)))
-            distances, hits = snap.index.search(query.vector[None, :], deeper, params=ann.search_parameters(snap.index, snap.search))
+            deeper = min(snap.publication_count, math.ceil(k * snap.researcher_count / max(len(rows), 1)))
+            found, sims = snap.nearest(query.vector, deeper)
         else:
-            selector = faiss.IDSelectorBatch(np.unique(snap.publications_of_rows(rows)[0]))
-            distances, hits = snap.index.search(query.vector[None, :], k, params=ann.search_parameters(snap.index, snap.search, selector))
-        returned = hits[0] >= 0
-        found = hits[0][returned]
-        dense = Hits.of(found, distances[0][returned]) if snap.exact_distances and not query.multilingual else NO_HITS
+            found, sims = snap.nearest(query.vector, k, among=np.unique(snap.publications_of_rows(rows)[0]))
+        dense = Hits.of(found, sims) if snap.exact_distances else NO_HITS
         if query.lexical is not None:
             lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]
             found = np.union1d(found, lexical_hits[query.lexical[lexical_hits] > 0])

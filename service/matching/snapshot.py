@@ -8,11 +8,12 @@ answers are read by the matching package alone (retrieval and ranking)."""
 from __future__ import annotations
 
 import copy
+import heapq
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import Any, overload
 import faiss
 import numpy as np
 
-from indexer import version
-from indexer.columns import Columns, build_columns
+from indexer import ann, version
+from indexer.columns import Columns, build_columns, ranges
 from indexer.lexical import LexicalIndex
 from indexer.records import embedding_text
 from indexer.store import Store, StoredPublication, StoredResearcher
@@ -51,20 +52,49 @@ class MultilingualSpace:
     """Publication titles and field descriptions embedded with the multilingual model."""
 
     model: str
-    vectors: np.ndarray  # one row per publication, as in Snapshot.vectors
+    vectors: np.ndarray | SegmentedVectors  # one row per publication, as in Snapshot.vectors
     field_vectors: np.ndarray
     goal_vectors: np.ndarray
+
+
+class SegmentedVectors:
+    """The base's vector rows, then the delta's, read as one array by row (an incremental version)."""
+
+    def __init__(self, base: np.ndarray, delta: np.ndarray) -> None:
+        self.base, self.delta = base, delta
+        self.shape = (len(base) + len(delta), base.shape[1])
+        self.dtype = base.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+        if rows.ndim == 0:
+            return self[rows[None]][0]
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        low = rows < len(self.base)
+        out[low] = self.base[rows[low]]
+        out[~low] = self.delta[rows[~low] - len(self.base)]
+        return out
+
+
+class SegmentedLexical:
+    """BM25 over the base's publications, then the delta's: each segment normalised on its own."""
+
+    def __init__(self, base: LexicalIndex, delta: LexicalIndex) -> None:
+        self.base, self.delta = base, delta
+        self.size = base.size + delta.size
+
+    def scores(self, text: str) -> np.ndarray:
+        return np.concatenate((self.base.scores(text), self.delta.scores(text)))
 
 
 def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The CSR lists of `rows`, concatenated, and each one's length."""
     rows = np.asarray(rows, dtype=np.int64)
     starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64), lengths
-    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return np.asarray(values[shift + np.arange(total)], dtype=np.int64), lengths
+    return np.asarray(values[ranges(starts, lengths)], dtype=np.int64), lengths
 
 
 class _Rows(Sequence[Any]):
@@ -102,12 +132,16 @@ class Snapshot:
     version's catalog for the rows that are shown."""
 
     def __init__(
-        self, path: Path, manifest: dict[str, Any], vectors: np.ndarray, index: faiss.Index, pub_ids: np.ndarray,
+        self, path: Path, manifest: dict[str, Any], vectors: np.ndarray | SegmentedVectors, index: faiss.Index, pub_ids: np.ndarray,
         columns: Columns, field_ids: list[str], field_vectors: np.ndarray, goal_ids: list[int], goal_vectors: np.ndarray,
-        lexical: LexicalIndex | None, multilingual: MultilingualSpace | None,
+        lexical: LexicalIndex | SegmentedLexical | None, multilingual: MultilingualSpace | None,
+        delta: Path | None = None, superseded: frozenset[str] = frozenset(), pub_key: np.ndarray | None = None,
     ) -> None:
         self.path, self.manifest = path, manifest
         self._catalog = Store(path / version.CATALOG, read_only=True)
+        self._delta_catalog = Store(delta / version.CATALOG, read_only=True) if delta is not None else None
+        self._superseded = superseded  # base researchers that the delta replaces or that are gone
+        self._base_publications = index.ntotal  # rows from here on are the delta's
         self._catalog_lock = threading.Lock()
         self.columns = columns
         # --- read by the matching package: one row per publication ---
@@ -130,7 +164,7 @@ class Snapshot:
         self.goal_ids, self.goal_vectors = goal_ids, goal_vectors
         self.strength: StrengthTable = country_strength(
             columns.pub_field, columns.pub_author_offsets, columns.pub_author_rows, columns.researcher_country,
-            columns.pub_cited, field_ids,
+            columns.pub_cited, field_ids, pub_key,
         )
         self.researchers: _Rows = _Rows(len(self.researcher_ids), self._researchers, self._scan_researchers)
         self.publications: _Rows = _Rows(len(pub_ids), self._publications, self._scan_publications)
@@ -173,26 +207,33 @@ class Snapshot:
     def _researchers(self, rows: Sequence[int]) -> list[ResearcherInfo]:
         ids = [str(self.researcher_ids[r]) for r in rows]
         with self._catalog_lock:
-            stored = self._catalog.researchers_by_id(ids)
+            stored = self._delta_catalog.researchers_by_id(ids) if self._delta_catalog is not None else {}
+            stored.update(self._catalog.researchers_by_id([i for i in ids if i not in stored]))
         return [ResearcherInfo(**stored[rid].__dict__, fields=self._fields_of(int(r))) for rid, r in zip(ids, rows)]
 
     def _scan_researchers(self) -> Iterator[ResearcherInfo]:
-        with self._catalog_lock:
-            stored = self._catalog.researchers()  # in id order: the rows' order
-        return (ResearcherInfo(**r.__dict__, fields=self._fields_of(i)) for i, r in enumerate(stored))
+        with self._catalog_lock:  # each catalog in id order; merged, they give the rows' order
+            stored: Iterable[StoredResearcher] = [r for r in self._catalog.researchers() if r.id not in self._superseded]
+            if self._delta_catalog is not None:
+                stored = heapq.merge(stored, self._delta_catalog.researchers(), key=lambda r: r.id)
+            return (ResearcherInfo(**r.__dict__, fields=self._fields_of(i)) for i, r in enumerate(list(stored)))
 
     def _publication(self, row: int, p: StoredPublication) -> PublicationInfo:
         return PublicationInfo(p.id, p.title, p.year, p.cited_by_count, self.field_ids[int(self.pub_fields[row])])
 
     def _publications(self, rows: Sequence[int]) -> list[PublicationInfo]:
         ids = [str(self.pub_ids[r]) for r in rows]
+        in_delta = [int(r) >= self._base_publications for r in rows]
         with self._catalog_lock:
-            stored = self._catalog.publications_by_id(ids)
-        return [self._publication(int(r), stored[pid]) for pid, r in zip(ids, rows)]
+            base = self._catalog.publications_by_id([i for i, d in zip(ids, in_delta) if not d])
+            delta = self._delta_catalog.publications_by_id([i for i, d in zip(ids, in_delta) if d]) if self._delta_catalog else {}
+        return [self._publication(int(r), (delta if d else base)[pid]) for pid, r, d in zip(ids, rows, in_delta)]
 
     def _scan_publications(self) -> Iterator[PublicationInfo]:
-        with self._catalog_lock:
-            stored = self._catalog.publications(abstracts=False)  # in id order: the rows' order
+        with self._catalog_lock:  # the base's rows in id order, then the delta's
+            stored = self._catalog.publications(abstracts=False)
+            if self._delta_catalog is not None:
+                stored += self._delta_catalog.publications(abstracts=False)
         return (self._publication(i, p) for i, p in enumerate(stored))
 
     @cached_property
@@ -212,13 +253,18 @@ class Snapshot:
 
     # --- researchers and their publications -----------------------------------------------------
 
+    @staticmethod
+    def rows_in(sorted_ids: np.ndarray, wanted_ids: Sequence[str]) -> np.ndarray:
+        """The position of each wanted id in `sorted_ids`, -1 where it is not there."""
+        if not len(sorted_ids) or not len(wanted_ids):
+            return np.full(len(wanted_ids), -1, dtype=np.int64)
+        wanted = np.asarray(wanted_ids, dtype=str)
+        at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == wanted, at, -1).astype(np.int64)
+
     def find_rows(self, researcher_ids: Sequence[str]) -> np.ndarray:
         """Row per id, -1 where the id is not in this version."""
-        if not len(self.researcher_ids) or not len(researcher_ids):
-            return np.full(len(researcher_ids), -1, dtype=np.int64)
-        wanted = np.asarray(researcher_ids, dtype=str)
-        at = np.minimum(np.searchsorted(self.researcher_ids, wanted), len(self.researcher_ids) - 1)
-        return np.where(self.researcher_ids[at] == wanted, at, -1).astype(np.int64)
+        return self.rows_in(self.researcher_ids, researcher_ids)
 
     def row(self, researcher_id: str) -> int:
         """The researcher's row, or NotFound."""
@@ -260,9 +306,31 @@ class Snapshot:
         return view
 
     def abstracts(self) -> dict[str, str | None]:
-        """Publication id -> abstract, read from the version's catalog (not held in memory)."""
-        with Store(self.path / version.CATALOG, read_only=True) as catalog:
-            return {p.id: p.abstract for p in catalog.publications()}
+        """Publication id -> abstract, read from the version's catalogs."""
+        with self._catalog_lock:
+            found = {p.id: p.abstract for p in self._catalog.publications()}
+            if self._delta_catalog is not None:
+                found.update((p.id, p.abstract) for p in self._delta_catalog.publications())
+        return found
+
+    def nearest(self, vector: np.ndarray, k: int, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` publication rows nearest to `vector` (among the rows `among`, where given) and
+        their inner products: the FAISS index for the base's rows, exact search for a delta's."""
+        base_rows = among[among < self._base_publications] if among is not None else None
+        found, sims = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if base_rows is None or len(base_rows):
+            selector = faiss.IDSelectorBatch(base_rows) if base_rows is not None else None
+            distances, hits = self.index.search(vector[None, :], min(k, self.index.ntotal),
+                                                params=ann.search_parameters(self.index, self.search, selector))
+            returned = hits[0] >= 0
+            found, sims = hits[0][returned].astype(np.int64), distances[0][returned]
+        if isinstance(self.vectors, SegmentedVectors):
+            rows = np.arange(self._base_publications, len(self.vectors)) if among is None else among[among >= self._base_publications]
+            found = np.concatenate((found, rows))
+            sims = np.concatenate((sims, np.asarray(self.vectors.delta[rows - self._base_publications]) @ vector))
+            best = np.argsort(-sims, kind="stable")[:k]
+            found, sims = found[best], sims[best]
+        return found, sims
 
     # --- countries ------------------------------------------------------------------------------
 
@@ -319,7 +387,7 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
             columns = build_columns(catalog, [str(p) for p in pub_ids], vectors, field_vectors)
     if len(columns.pub_year) != len(pub_ids):
         raise IndexUnusable(f"index version {path.name}: its arrays hold {len(columns.pub_year)} publications, its index {len(pub_ids)}")
-    lexical_index = None
+    lexical_index: LexicalIndex | SegmentedLexical | None = None
     if lexical:
         if (path / version.LEXICAL).is_dir():
             lexical_index = LexicalIndex.load(path / version.LEXICAL)
@@ -327,14 +395,37 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
             with Store(path / version.CATALOG, read_only=True) as catalog:
                 texts = {p.id: embedding_text(p.title, p.abstract) for p in catalog.publications()}
             lexical_index = LexicalIndex.build([texts[str(p)] for p in pub_ids])
+    multilingual_vectors: np.ndarray | SegmentedVectors | None = (
+        np.load(path / version.MULTILINGUAL_VECTORS, mmap_mode="r") if manifest.get("multilingual_model") else None)
+    delta = version.delta_of(path)
+    superseded: frozenset[str] = frozenset()
+    pub_key = None
+    if delta is not None:  # an incremental version: its delta's rows after the base's
+        superseded = frozenset(version.read_json(delta / version.SUPERSEDED))
+        dead = Snapshot.rows_in(columns.researcher_ids, sorted(superseded))
+        dead = dead[dead >= 0]
+        delta_ids = version.read_publication_ids(delta)
+        columns = columns.merged(Columns.load(delta / version.COLUMNS), dead)
+        pub_key = np.arange(len(pub_ids) + len(delta_ids))  # a publication in both segments is counted at its delta row
+        if len(delta_ids) and len(pub_ids):
+            at = np.minimum(np.searchsorted(pub_ids, delta_ids), len(pub_ids) - 1)
+            also_in_base = pub_ids[at] == delta_ids
+            pub_key[at[also_in_base]] = len(pub_ids) + np.flatnonzero(also_in_base)
+        vectors = SegmentedVectors(vectors, np.load(delta / version.VECTORS, mmap_mode="r"))
+        pub_ids = np.concatenate((pub_ids, delta_ids))
+        if lexical_index is not None:
+            lexical_index = SegmentedLexical(lexical_index, LexicalIndex.load(delta / version.LEXICAL))
+        if multilingual_vectors is not None:
+            multilingual_vectors = SegmentedVectors(multilingual_vectors, np.load(delta / version.MULTILINGUAL_VECTORS, mmap_mode="r"))
     return Snapshot(
         path=path, manifest=manifest, vectors=vectors, index=index, pub_ids=pub_ids, columns=columns,
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=np.load(path / version.GOALS),
         lexical=lexical_index,
         multilingual=MultilingualSpace(
-            manifest["multilingual_model"], np.load(path / version.MULTILINGUAL_VECTORS, mmap_mode="r"),
+            manifest["multilingual_model"], multilingual_vectors,
             np.load(path / version.MULTILINGUAL_FIELDS), np.load(path / version.MULTILINGUAL_GOALS),
-        ) if manifest.get("multilingual_model") else None,
+        ) if multilingual_vectors is not None else None,
+        delta=delta, superseded=superseded, pub_key=pub_key,
     )
 
 

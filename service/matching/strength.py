@@ -38,10 +38,15 @@ def country_strength(
     author_countries: np.ndarray,
     pub_citations: np.ndarray,
     field_ids: Sequence[str],
+    pub_key: np.ndarray | None = None,
 ) -> StrengthTable:
     """Publication row p's authors are `pub_author_rows[pub_author_offsets[p]:pub_author_offsets[p + 1]]`,
-    rows of `author_countries` ('' where unknown); `pub_citations` holds -1 where the count is unknown."""
+    rows of `author_countries` ('' where unknown); `pub_citations` holds -1 where the count is unknown.
+    `pub_key`: the row that stands for each row's publication, where one publication has several
+    rows (an incremental version's base and delta): it is counted once, with that row's field."""
     entry_pub = np.repeat(np.arange(len(pub_fields)), np.diff(pub_author_offsets))
+    if pub_key is not None:
+        entry_pub = pub_key[entry_pub]
     entry_country = np.asarray(author_countries)[pub_author_rows]
     known = entry_country != ""
     if not known.any():
