@@ -114,3 +114,15 @@ def test_a_failed_preparation_is_said_in_the_answers_until_one_succeeds(tmp_path
         updater.request("the disk has room again")
         wait_until(lambda: client.get("/readyz").status_code == 200)
         assert updater.status()["last_error"] is None
+
+
+def test_the_connections_accepted_send_without_waiting_for_acks() -> None:
+    """Without TCP_NODELAY a keep-alive client waits for the delayed ACK (about 40 ms) on every
+    request after its first: uvicorn writes a response's head and body apart."""
+    from service.cli import _listen
+
+    listening = _listen("127.0.0.1", 0)
+    with listening, socket.create_connection(listening.getsockname()[:2]):
+        accepted, _ = listening.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
