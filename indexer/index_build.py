@@ -93,18 +93,19 @@ def _embed_publications(
     same vector)."""
     precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
     keys = [f"{text_mode}:{p.text_hash}" for p in publications]
-    texts = [p.text(text_mode) for p in publications]
     cache = _reusable_vectors(index_root, embedder.name, space, set(keys), precision)
     missing = [i for i, key in enumerate(keys) if key not in cache]
     if missing:
-        cache.update(vector_cache_lookup(vector_cache, space.name, embedder, precision, text_mode, {keys[i]: texts[i] for i in missing}))
+        cache.update(vector_cache_lookup(vector_cache, space.name, embedder, precision, text_mode,
+                                         {keys[i]: publications[i].text(text_mode) for i in missing}))
         missing = [i for i in missing if keys[i] not in cache]
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    vectors = np.zeros((len(keys), embedder.dimension), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in cache:
             vectors[i] = cache[key]
+    del cache
     if missing:
-        vectors[missing] = embedder.encode([texts[i] for i in missing], advance(len(missing)) if advance else None)
+        vectors[missing] = embedder.encode([publications[i].text(text_mode) for i in missing], advance(len(missing)) if advance else None)
     return vectors, keys, len(missing)
 
 
@@ -151,7 +152,7 @@ def _write_segment(
             progress("Writing the index version", 0)
         pub_ids = [p.id for p in publications]
         build_columns(catalog, pub_ids, vectors, field_vectors).save(directory / version.COLUMNS)
-        LexicalIndex.build([p.text("title_abstract") for p in publications]).save(directory / version.LEXICAL)
+        LexicalIndex.build(p.text("title_abstract") for p in publications).save(directory / version.LEXICAL)
         np.save(directory / version.VECTORS, vectors)
         version.write_json(directory / version.PUBLICATION_IDS, pub_ids)
         version.write_json(directory / MAIN.keys_file, keys)
