@@ -80,6 +80,16 @@ def test_pagination_is_a_stable_slice_with_a_total(shared_runtime: Runtime) -> N
     assert [m.researcher.id for m in second.matches] == [m.researcher.id for m in everything.matches[10:20]]
 
 
+def test_a_deep_page_is_drawn_from_a_search_as_deep_as_it(demo_state: Path) -> None:
+    rt = fake_runtime(demo_state, ranking={"candidate_publications": 10}, min_similarity=-1)  # shallow; no floor on similarity
+    first = _match(rt, Query(text=QUBITS), limit=5)
+    deep = _match(rt, Query(text=QUBITS), limit=5, offset=400)
+    whole = _match(rt, Query(text=QUBITS), limit=100, offset=305)
+    assert deep.count > first.count  # the deep page saw more candidates than the first
+    assert len(deep.matches) == 5
+    assert [m.researcher.id for m in deep.matches] == [m.researcher.id for m in whole.matches[95:100]]  # one ranking
+
+
 def test_more_like_this_researcher_excludes_the_researcher(shared_runtime: Runtime) -> None:
     page = _match(shared_runtime, Query(researcher_id="demo-R00001"), Filters(include_japan=True), limit=10)
     assert page.count > 0

@@ -81,7 +81,8 @@ def test_country_strength_measures_share_and_specialization() -> None:
     pub_fields = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     authors = np.array(["A", "A", "A", "B", "B", "B", "B", "B", "B", ""])
     offsets = np.array([0, 1, 2, 3, 4, 5, 6, 7, 10])
-    table = country_strength(pub_fields, offsets, np.arange(10), authors, np.full(8, -1), fields)
+    names, codes = np.unique(authors, return_inverse=True)
+    table = country_strength(pub_fields, offsets, np.arange(10), codes, names, np.full(8, -1), fields)
     assert table["A"]["chips"].share == 0.75 and table["B"]["chips"].share == 0.25
     assert table["A"]["chips"].strength > table["B"]["chips"].strength
     assert table["A"]["chips"].specialization > 1 > table["B"]["chips"].specialization

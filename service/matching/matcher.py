@@ -24,6 +24,8 @@ from service.matching.strength import Strength
 from service.matching.timing import Stages
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
+PUBLICATIONS_PER_MATCH = 20  # publications retrieved per match asked for, beyond candidate_publications
+MAX_POOL = 100_000  # the deepest search a page may ask for (offset 5,000)
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,10 @@ class Matcher:
         """Boolean mask over researcher rows."""
         mask = np.ones(snap.researcher_count, dtype=bool)
         if filters.countries:
-            mask &= np.isin(snap.countries, filters.countries)
+            mask &= snap.country_mask(filters.countries)
         excluded = filters.excluded_countries()
         if excluded:
-            mask &= ~np.isin(snap.countries, list(excluded))
+            mask &= ~snap.country_mask(list(excluded))
         if filters.min_h_index is not None:
             mask &= snap.h_index >= filters.min_h_index
         if filters.fields:
@@ -136,11 +138,13 @@ class Matcher:
             mask &= snap.latest_years >= filters.since_year
         return mask
 
-    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray) -> tuple[np.ndarray, Hits]:
+    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray, shown: int) -> tuple[np.ndarray, Hits]:
         """Researcher rows whose publications come near the query (dense, and lexical where used),
-        among the allowed ones; and what the dense search found, with its similarities."""
+        among the allowed ones; and what the dense search found, with its similarities. The pool
+        grows with the deepest match asked for (`shown`: offset + limit), so that a later page
+        is drawn from as deep a search as the first."""
         rows = np.flatnonzero(allowed)
-        pool = self.settings.candidate_publications
+        pool = max(self.settings.candidate_publications, min(PUBLICATIONS_PER_MATCH * shown, MAX_POOL))
         if int(snap.pub_counts[rows].sum()) <= pool:
             return rows, NO_HITS  # few enough to score them all exactly
         k = min(pool, snap.publication_count)
@@ -230,8 +234,8 @@ class Matcher:
             country: max((table[f].strength for f in fields if f in table), default=np.nan)
             for country, table in snap.strength.items()
         }
-        codes, inverse = np.unique(np.asarray(snap.countries[rows]), return_inverse=True)
-        return np.array([by_country.get(str(c), np.nan) for c in codes], dtype=float)[inverse]
+        per_code = np.array([by_country.get(str(c), np.nan) for c in snap.country_names], dtype=float)
+        return per_code[snap.country_codes[rows]]
 
     def _explain(self, snap: Snapshot, ranked: Ranked, positions: Sequence[int], query: ResolvedQuery, since_year: int | None,
                  known: Hits | None = None) -> list[Match]:
@@ -276,7 +280,7 @@ class Matcher:
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
         stages.mark("filter")
-        candidates, known = self._candidates(snap, resolved, allowed)
+        candidates, known = self._candidates(snap, resolved, allowed, offset + limit)
         stages.mark("search")
         ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights, known)
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity

@@ -157,13 +157,15 @@ class Snapshot:
         self.pub_author_offsets, self.pub_author_rows = columns.pub_author_offsets, columns.pub_author_rows
         self.pub_counts = np.diff(self.researcher_pub_offsets)
         self.countries = columns.researcher_country  # '' where unknown
+        self.country_names, codes = np.unique(np.asarray(columns.researcher_country), return_inverse=True)
+        self.country_codes = codes.astype(np.int16)  # per researcher, an index into country_names: what filters compare
         self.h_index = columns.researcher_h_index  # -1 where unknown
         self.profile_norms = columns.researcher_profile_norm
         # --- the reference data, embedded ---
         self.field_ids, self.field_vectors = field_ids, field_vectors
         self.goal_ids, self.goal_vectors = goal_ids, goal_vectors
         self.strength: StrengthTable = country_strength(
-            columns.pub_field, columns.pub_author_offsets, columns.pub_author_rows, columns.researcher_country,
+            columns.pub_field, columns.pub_author_offsets, columns.pub_author_rows, self.country_codes, self.country_names,
             columns.pub_cited, field_ids, pub_key,
         )
         self.researchers: _Rows = _Rows(len(self.researcher_ids), self._researchers, self._scan_researchers)
@@ -336,8 +338,13 @@ class Snapshot:
 
     @cached_property
     def _country_counts(self) -> Counter[str]:
-        codes, counts = np.unique(np.asarray(self.countries), return_counts=True)
-        return Counter({str(c): int(n) for c, n in zip(codes, counts) if c})
+        counts = np.bincount(self.country_codes, minlength=len(self.country_names))
+        return Counter({str(c): int(n) for c, n in zip(self.country_names, counts) if c and n})
+
+    def country_mask(self, codes: Sequence[str]) -> np.ndarray:
+        """Per researcher row, whether their country is one of `codes`."""
+        wanted = np.isin(self.country_names, list(codes))
+        return wanted[self.country_codes]
 
     def country_counts(self) -> Counter[str]:
         """Researchers per country code (researchers without a known country are not counted);

@@ -36,30 +36,33 @@ def country_strength(
     pub_author_offsets: np.ndarray,
     pub_author_rows: np.ndarray,
     author_countries: np.ndarray,
+    country_names: np.ndarray,
     pub_citations: np.ndarray,
     field_ids: Sequence[str],
     pub_key: np.ndarray | None = None,
 ) -> StrengthTable:
     """Publication row p's authors are `pub_author_rows[pub_author_offsets[p]:pub_author_offsets[p + 1]]`,
-    rows of `author_countries` ('' where unknown); `pub_citations` holds -1 where the count is unknown.
-    `pub_key`: the row that stands for each row's publication, where one publication has several
-    rows (an incremental version's base and delta): it is counted once, with that row's field."""
+    rows of `author_countries`, each an index into `country_names` (where '' is the unknown country);
+    `pub_citations` holds -1 where the count is unknown. `pub_key`: the row that stands for each
+    row's publication, where one publication has several rows (an incremental version's base and
+    delta): it is counted once, with that row's field."""
     entry_pub = np.repeat(np.arange(len(pub_fields)), np.diff(pub_author_offsets))
     if pub_key is not None:
         entry_pub = pub_key[entry_pub]
-    entry_country = np.asarray(author_countries)[pub_author_rows]
-    known = entry_country != ""
+    entry_code = np.asarray(author_countries)[pub_author_rows]
+    known = (np.asarray(country_names) != "")[entry_code]
     if not known.any():
         return {}
-    countries, code = np.unique(entry_country[known], return_inverse=True)
+    present, code = np.unique(entry_code[known], return_inverse=True)
+    countries = np.asarray(country_names)[present]
     pairs = np.unique(entry_pub[known] * len(countries) + code)  # each distinct country of a publication once
     pair_pub, pair_country = pairs // len(countries), pairs % len(countries)
     n_fields = len(field_ids)
-    pubs = np.zeros((len(countries), n_fields))
-    cites = np.zeros((len(countries), n_fields))
-    np.add.at(pubs, (pair_country, pub_fields[pair_pub]), 1)
+    cell = pair_country * n_fields + np.asarray(pub_fields)[pair_pub]
+    shape, size = (len(countries), n_fields), len(countries) * n_fields
+    pubs = np.bincount(cell, minlength=size).astype(float).reshape(shape)
     cited = np.asarray(pub_citations)[pair_pub]
-    np.add.at(cites, (pair_country, pub_fields[pair_pub]), np.where(cited > 0, cited, 0))
+    cites = np.bincount(cell, weights=np.where(cited > 0, cited, 0), minlength=size).reshape(shape)
     col = {str(c): i for i, c in enumerate(countries)}
     field_totals = pubs.sum(axis=0)
     share = np.divide(pubs, field_totals, out=np.zeros_like(pubs), where=field_totals > 0)
