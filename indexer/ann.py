@@ -29,6 +29,7 @@ from kernel.settings import AnnSettings
 RECALL_K = 10
 IVF_TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS warns below 39)
 IVF_TRAIN_ITERATIONS = 10
+HNSW_QUANTIZER_MIN_LISTS = 8192  # from 4.2M publications
 
 
 @dataclass(frozen=True)
@@ -73,18 +74,30 @@ def build(vectors: np.ndarray, chosen: AnnPlan) -> faiss.Index:
         index = faiss.IndexHNSWFlat(dim, chosen.build["M"], faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = chosen.build["efConstruction"]
     else:
-        # The coarse quantizer is itself an HNSW graph over the centroids ("IVF{nlist}_HNSW32,SQ8"):
-        # k-means and adding then find a vector's list in a few hundred comparisons, not nlist
-        # (at 10M, 12,649 lists: an exact quantizer would spend most of an hour assigning).
+        # Beyond HNSW_QUANTIZER_MIN_LISTS lists the coarse quantizer is itself an HNSW graph over
+        # the centroids ("IVF{nlist}_HNSW32,SQ8"): k-means and adding then find a vector's list in a
+        # few hundred comparisons, not nlist (at 10M, 12,649 lists: exact assignment would take most
+        # of an hour on 2 cores). Below it, exact assignment is the faster.
         nlist = chosen.build["nlist"]
-        quantizer = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        quantizer.hnsw.efSearch = 128  # saved with the index: the lists probed are the nearest ones, up to nprobe 128
+        picked = np.sort(np.random.default_rng(0).choice(len(vectors), min(len(vectors), IVF_TRAIN_PER_LIST * nlist), replace=False))
+        sample = np.ascontiguousarray(vectors[picked], dtype=np.float32)
+        if nlist >= HNSW_QUANTIZER_MIN_LISTS:
+            clustering = faiss.Clustering(dim, nlist)
+            clustering.niter, clustering.seed = IVF_TRAIN_ITERATIONS, 0
+            clustering.train(sample, faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT))  # k-means, assigning through a graph
+            quantizer: faiss.Index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            quantizer.add(faiss.vector_to_array(clustering.centroids).reshape(nlist, dim))
+            quantizer.hnsw.efSearch = 32  # while adding: the nearest list, near enough
+        else:
+            quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = IVF_TRAIN_ITERATIONS
-        picked = np.sort(np.random.default_rng(0).choice(len(vectors), min(len(vectors), IVF_TRAIN_PER_LIST * nlist), replace=False))
-        index.train(np.ascontiguousarray(vectors[picked], dtype=np.float32))
+        index.train(sample)  # k-means and the 8-bit codes; with the graph quantizer (holding its centroids), the codes alone
     for start in range(0, len(vectors), 100_000):  # in slices: the vectors may be memory-mapped
         index.add(np.ascontiguousarray(vectors[start:start + 100_000], dtype=np.float32))
+    coarse = faiss.downcast_index(index.quantizer) if isinstance(index, faiss.IndexIVF) else None
+    if isinstance(coarse, faiss.IndexHNSW):
+        coarse.hnsw.efSearch = 128  # saved with the index: searches probe the nearest lists
     return index
 
 

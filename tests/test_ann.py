@@ -45,6 +45,20 @@ def test_an_approximate_index_is_tuned_to_the_recall_target(settings: AnnSetting
     assert ann.recall_at(found, ann.exact_neighbours(vectors, queries)) >= 0.93
 
 
+def test_many_inverted_lists_are_found_through_a_graph_quantizer_that_is_saved_with_the_index(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(ann, "HNSW_QUANTIZER_MIN_LISTS", 64)  # as at 4.2M publications and beyond
+    vectors = clustered(20_000)
+    index, entry = ann.build_and_tune(vectors, AnnSettings(kind="ivf_sq8"))
+    assert entry["build"]["nlist"] >= 64 and entry["recall_at_10"] >= 0.95
+    ann.faiss.write_index(index, str(tmp_path / "ivf.faiss"))
+    loaded = ann.read(str(tmp_path / "ivf.faiss"), mmap=False)
+    coarse = ann.faiss.downcast_index(loaded.quantizer)
+    assert isinstance(coarse, ann.faiss.IndexHNSWFlat) and coarse.ntotal == entry["build"]["nlist"] and coarse.hnsw.efSearch == 128
+    queries = ann.probe_queries(vectors, 100, seed=9)
+    _, found = loaded.search(queries, 10, params=ann.search_parameters(loaded, entry["search"]))
+    assert ann.recall_at(found, ann.exact_neighbours(vectors, queries)) >= 0.93
+
+
 def test_the_exact_reference_agrees_with_numpy() -> None:
     vectors, queries = clustered(5000), clustered(20, seed=3)
     truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
