@@ -21,12 +21,13 @@ test-quick: $(VENV)/.ready-test
 
 setup: $(VENV)/.ready
 
-# The performance benchmarks of docs/performance.md (about 35 minutes on 2 cores); figures in bench/results/.
+# The performance benchmarks of docs/performance.md (about an hour on 2 cores); figures in bench/results/.
 bench: $(VENV)/.ready
 	$(BIN)/python bench/scale.py --sizes 100000 1000000 --queries 100
 	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/embed_throughput.py --json bench/results/embed_throughput.json
-	$(BIN)/python bench/service_scale.py --publications 1000000 --json bench/results/service_1000000.json
+	$(BIN)/python bench/ingest_scale.py --works 1000000 --keep /tmp/kakehashi-1m
+	$(BIN)/python bench/service_scale.py --store /tmp/kakehashi-1m --json bench/results/service_1000000.json
 
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

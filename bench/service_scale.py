@@ -64,22 +64,28 @@ QUERIES = [
 
 
 class SeededEncoder:
-    """Stands in for the packaged model over the corpus: a text's vector is one of the model's real
-    vectors of the demo corpus (its shipped cache, data/demo/vectors) plus noise, both chosen by a
-    hash of the text, renormalised (cosine to its source about 0.7)."""
+    """Stands in for the packaged model over the corpus: each text's vector is one of the model's
+    real vectors of the demo corpus (its shipped cache, data/demo/vectors) plus noise, chosen by a
+    hash of the text and its position in the build, renormalised (cosine to its source about 0.7).
+    The position counts: the generated corpus repeats the sample's texts (964,328 works, 802
+    distinct texts), which stand for distinct papers, and a million copies of 802 points would be
+    no corpus for an index to search."""
 
     name, dimension = PACKAGED_MODEL, 384
+    precision = Settings().precision  # the served model's: the build's data hash and vector reuse depend on it
 
     def __init__(self) -> None:
         cache = np.load(ROOT / "data" / "demo" / "vectors" / "main.npz")
         centres = cache["codes"].astype(np.float32) * cache["scales"][:, None]
         self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+        self.encoded = 0
 
     def encode(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), 50_000):
             for i in range(start, min(start + 50_000, len(texts))):
-                seed = int.from_bytes(hashlib.blake2b(texts[i].encode(), digest_size=8).digest(), "little")
+                self.encoded += 1
+                seed = int.from_bytes(hashlib.blake2b(f"{self.encoded}\0{texts[i]}".encode(), digest_size=8).digest(), "little")
                 noise = np.random.default_rng(seed).normal(0, 1 / np.sqrt(self.dimension), self.dimension)
                 vector = self.centres[seed % len(self.centres)] + noise
                 out[i] = vector / np.linalg.norm(vector)

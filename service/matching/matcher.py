@@ -19,13 +19,14 @@ from service.matching import ranking
 from service.matching.query import Filters, Query, Weights
 from service.matching.resolve import QueryResolver, ResolvedQuery
 from service.matching.routes import FundingRoute, funding_route
-from service.matching.snapshot import ResearcherInfo, Snapshot
+from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
 from service.matching.timing import Stages
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
 PUBLICATIONS_PER_MATCH = 20  # publications retrieved per match asked for, beyond candidate_publications
 MAX_POOL = 100_000  # the deepest search a page may ask for (offset 5,000)
+MIN_CANDIDATES, CANDIDATES_PER_MATCH = 1000, 50  # researchers ranked in full, at least and per match asked for
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,26 @@ class Matcher:
         if query.lexical is not None:
             lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]
             found = np.union1d(found, lexical_hits[query.lexical[lexical_hits] > 0])
-        authors = snap.authors_of(found) if len(found) else np.zeros(0, np.int64)
-        return authors[allowed[authors]], dense
+        return self._best_authors(snap, query, found, allowed, shown, dense), dense
+
+    def _best_authors(self, snap: Snapshot, query: ResolvedQuery, found: np.ndarray, allowed: np.ndarray, shown: int,
+                      dense: Hits) -> np.ndarray:
+        """The allowed authors of the publications found; where they are more than the page needs
+        (CANDIDATES_PER_MATCH a match asked for, at least MIN_CANDIDATES), those whose best found
+        publication comes nearest, so that ranking's cost follows the page, not the author lists
+        (a few thousand works with hundreds of authors each would otherwise bring tens of
+        thousands of researchers and all their publications into every query)."""
+        if not len(found):
+            return np.zeros(0, np.int64)
+        entries, lengths = gather(snap.pub_author_offsets, snap.pub_author_rows, found)
+        keep = allowed[entries]
+        authors = np.unique(entries[keep])
+        wanted = max(MIN_CANDIDATES, CANDIDATES_PER_MATCH * shown)
+        if len(authors) <= wanted:
+            return authors
+        best = np.full(snap.researcher_count, -np.inf)
+        np.maximum.at(best, entries[keep], np.repeat(self._similarities(snap, found, query, dense), lengths)[keep])
+        return np.sort(authors[np.argpartition(-best[authors], wanted - 1)[:wanted]])
 
     # --- scoring ------------------------------------------------------------------------------
 
