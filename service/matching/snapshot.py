@@ -1,9 +1,11 @@
-"""Loading an index version into memory: vectors, FAISS index, catalog, derived fields and
-country strength. The newest complete version that loads cleanly and matches the model is served.
+"""Loading an index version to serve it: the FAISS index, the arrays ranking reads
+(indexer/columns.py, memory-mapped), BM25, the reference data embedded, country strength; for an
+incremental version, its delta merged in (rows in id order, superseded researchers dropped). The
+newest complete version that loads cleanly and matches the model is served.
 
 A `Snapshot` answers what the rest of the service asks of the corpus it serves (counts, a
-researcher, their publications, a country's researchers and strength); the arrays behind those
-answers are read by the matching package alone (retrieval and ranking)."""
+researcher, their publications, a country's researchers and strength, the nearest publications);
+names and titles are read from the version's catalogs for the rows shown, never all held."""
 
 from __future__ import annotations
 
