@@ -306,6 +306,22 @@ def _in_schema(sql: str, schema: str) -> str:
 SERVED_TABLES = ("researchers", "publications", "authorships")  # what an index version's catalog holds
 
 
+@contextmanager
+def _attached_transaction(conn: sqlite3.Connection, path: Path, alias: str) -> Iterator[None]:
+    """Another database file attached as `alias`, for one transaction (rolled back on error)."""
+    conn.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+    try:
+        conn.execute("BEGIN")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute(f"DETACH DATABASE {alias}")
+
+
 _ONLY = {  # the rows of each served table that belong to the researchers in temp.export_ids
     "researchers": "WHERE id IN (SELECT id FROM temp.export_ids)",
     "authorships": "WHERE researcher_id IN (SELECT id FROM temp.export_ids)",
@@ -318,33 +334,24 @@ def export_served(conn: sqlite3.Connection, target: Path, researcher_ids: Sequen
     version's catalog), with their indexes and the schema version: never batch jobs, their results,
     API keys or ingest records. Read in one transaction, so writers may go on meanwhile.
     `researcher_ids`: only these researchers, their authorships and publications (a delta segment)."""
-    conn.execute("ATTACH DATABASE ? AS served", (str(target),))
-    try:
-        conn.execute("BEGIN")
-        try:
-            if researcher_ids is not None:
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS export_ids (id TEXT PRIMARY KEY)")
-                conn.execute("DELETE FROM temp.export_ids")
-                conn.executemany("INSERT OR IGNORE INTO temp.export_ids VALUES (?)", ((i,) for i in researcher_ids))
-            definitions = conn.execute(
-                f"SELECT type, name, sql FROM main.sqlite_master WHERE tbl_name IN ({','.join('?' * len(SERVED_TABLES))}) "
-                "AND sql IS NOT NULL ORDER BY type = 'index'", SERVED_TABLES).fetchall()
-            for kind, name, sql in definitions:
-                if kind == "table":
-                    conn.execute(_in_schema(sql, "served"))
-                    conn.execute(f"INSERT INTO served.{name} SELECT * FROM main.{name} {_ONLY[name] if researcher_ids is not None else ''}")
-            for kind, _, sql in definitions:
-                if kind == "index":
-                    conn.execute(_in_schema(sql, "served"))
-            conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
-            if researcher_ids is not None:
-                conn.execute("DELETE FROM temp.export_ids")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.execute("DETACH DATABASE served")
+    with _attached_transaction(conn, target, "served"):
+        if researcher_ids is not None:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS export_ids (id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.export_ids")
+            conn.executemany("INSERT OR IGNORE INTO temp.export_ids VALUES (?)", ((i,) for i in researcher_ids))
+        definitions = conn.execute(
+            f"SELECT type, name, sql FROM main.sqlite_master WHERE tbl_name IN ({','.join('?' * len(SERVED_TABLES))}) "
+            "AND sql IS NOT NULL ORDER BY type = 'index'", SERVED_TABLES).fetchall()
+        for kind, name, sql in definitions:
+            if kind == "table":
+                conn.execute(_in_schema(sql, "served"))
+                conn.execute(f"INSERT INTO served.{name} SELECT * FROM main.{name} {_ONLY[name] if researcher_ids is not None else ''}")
+        for kind, _, sql in definitions:
+            if kind == "index":
+                conn.execute(_in_schema(sql, "served"))
+        conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
+        if researcher_ids is not None:
+            conn.execute("DELETE FROM temp.export_ids")
 
 
 def served_changes(conn: sqlite3.Connection, base_catalog: Path) -> tuple[list[str], list[str]]:
@@ -352,34 +359,25 @@ def served_changes(conn: sqlite3.Connection, base_catalog: Path) -> tuple[list[s
     exported: the researchers to write anew (new or rewritten ones, and the co-authors of any
     publication whose text, year or citations changed) and the base's researchers that are gone or
     superseded. Both sorted."""
-    conn.execute("ATTACH DATABASE ? AS base", (str(base_catalog),))  # read only: nothing below writes to it
-    try:
-        conn.execute("BEGIN")
-        try:
-            rewritten = {r[0] for r in conn.execute(
-                "SELECT s.id FROM main.researchers s LEFT JOIN base.researchers b ON b.id = s.id "
-                "WHERE b.id IS NULL OR b.content_hash IS NOT s.content_hash OR b.updated_at IS NOT s.updated_at")}
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS rewritten_ids (id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM temp.rewritten_ids")
-            conn.executemany("INSERT INTO temp.rewritten_ids VALUES (?)", ((i,) for i in rewritten))
-            coauthors = {r[0] for r in conn.execute(
-                "SELECT DISTINCT other.researcher_id FROM main.authorships mine "
-                "JOIN main.publications p ON p.id = mine.publication_id JOIN base.publications bp ON bp.id = p.id "
-                "JOIN main.authorships other ON other.publication_id = p.id "
-                "WHERE mine.researcher_id IN (SELECT id FROM temp.rewritten_ids) "
-                "AND (bp.text_hash IS NOT p.text_hash OR bp.title IS NOT p.title OR bp.year IS NOT p.year "
-                "OR bp.cited_by_count IS NOT p.cited_by_count)")}
-            gone = {r[0] for r in conn.execute(
-                "SELECT b.id FROM base.researchers b LEFT JOIN main.researchers s ON s.id = b.id WHERE s.id IS NULL")}
-            changed = rewritten | coauthors
-            in_base = {r[0] for r in select_in(conn, "SELECT id FROM base.researchers WHERE id IN ({ids})", sorted(changed))}
-            conn.execute("DELETE FROM temp.rewritten_ids")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.execute("DETACH DATABASE base")
+    with _attached_transaction(conn, base_catalog, "base"):  # read only: nothing below writes to it
+        rewritten = {r[0] for r in conn.execute(
+            "SELECT s.id FROM main.researchers s LEFT JOIN base.researchers b ON b.id = s.id "
+            "WHERE b.id IS NULL OR b.content_hash IS NOT s.content_hash OR b.updated_at IS NOT s.updated_at")}
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS rewritten_ids (id TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.rewritten_ids")
+        conn.executemany("INSERT INTO temp.rewritten_ids VALUES (?)", ((i,) for i in rewritten))
+        coauthors = {r[0] for r in conn.execute(
+            "SELECT DISTINCT other.researcher_id FROM main.authorships mine "
+            "JOIN main.publications p ON p.id = mine.publication_id JOIN base.publications bp ON bp.id = p.id "
+            "JOIN main.authorships other ON other.publication_id = p.id "
+            "WHERE mine.researcher_id IN (SELECT id FROM temp.rewritten_ids) "
+            "AND (bp.text_hash IS NOT p.text_hash OR bp.title IS NOT p.title OR bp.year IS NOT p.year "
+            "OR bp.cited_by_count IS NOT p.cited_by_count)")}
+        gone = {r[0] for r in conn.execute(
+            "SELECT b.id FROM base.researchers b LEFT JOIN main.researchers s ON s.id = b.id WHERE s.id IS NULL")}
+        changed = rewritten | coauthors
+        in_base = {r[0] for r in select_in(conn, "SELECT id FROM base.researchers WHERE id IN ({ids})", sorted(changed))}
+        conn.execute("DELETE FROM temp.rewritten_ids")
     return sorted(changed), sorted(in_base | gone)
 
 
