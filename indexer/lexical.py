@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
+from indexer.sparse import RowScores
+
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STOP = frozenset(STOPWORDS_EN)
 MAX_TERM = 48  # longer "words" are sequences, identifiers or run-together noise: not indexed
@@ -102,12 +104,17 @@ class LexicalIndex:
         at = np.minimum(np.searchsorted(self.vocabulary, np.array(wanted, dtype=str)), len(self.vocabulary) - 1)
         return [int(i) for i, term in zip(at, wanted) if self.vocabulary[i] == term]
 
-    def scores(self, text: str) -> np.ndarray:
-        """Normalised BM25 of every publication for this text (zeros when no term is known)."""
+    def scores(self, text: str) -> RowScores:
+        """Normalised BM25 of the publications that hold a term of this text (none when no term is
+        known). The terms' postings are summed in a scratch array over the rows (4 bytes a
+        publication, for this query only); what is returned is the non-zero rows alone."""
         terms = self._term_ids(text)
+        best = float(sum(self.token_max[t] for t in terms))
+        if not terms or best <= 0:
+            return RowScores.empty(np.float64)
         raw = np.zeros(self.size, dtype=np.float32)
         for t in terms:  # each term's rows are distinct: a plain fancy-index add
             start, end = int(self.indptr[t]), int(self.indptr[t + 1])
             raw[self.rows[start:end]] += self.weights[start:end]
-        best = float(sum(self.token_max[t] for t in terms))
-        return raw.astype(np.float64) / best if best > 0 else raw.astype(np.float64)
+        rows = np.flatnonzero(raw)
+        return RowScores(rows, raw[rows].astype(np.float64) / best)

@@ -11,7 +11,9 @@ from datetime import date
 
 import numpy as np
 
+from indexer.columns import distinct
 from indexer.embedder import Embedder
+from indexer.sparse import RowScores
 from kernel.errors import NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
@@ -56,31 +58,6 @@ class Match:
     evidence: list[Evidence]
     strength: dict[str, Strength]  # per query field, the candidate country's figures
     route: FundingRoute
-
-
-@dataclass(frozen=True)
-class Hits:
-    """What a dense search returned: publication rows (sorted) and their exact similarities."""
-
-    rows: np.ndarray
-    sims: np.ndarray
-
-    @staticmethod
-    def of(rows: np.ndarray, sims: np.ndarray) -> Hits:
-        order = np.argsort(rows)
-        return Hits(rows[order].astype(np.int64), sims[order].astype(np.float32))
-
-    def lookup(self, pubs: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Writes the known similarities of `pubs` into `out`; which of them were known."""
-        if not len(self.rows):
-            return np.zeros(len(pubs), dtype=bool)
-        at = np.minimum(np.searchsorted(self.rows, pubs), len(self.rows) - 1)
-        have = self.rows[at] == pubs
-        out[have] = self.sims[at[have]]
-        return have
-
-
-NO_HITS = Hits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -139,38 +116,40 @@ class Matcher:
             mask &= snap.latest_years >= filters.since_year
         return mask
 
-    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray, shown: int) -> tuple[np.ndarray, Hits]:
+    def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray, shown: int) -> tuple[np.ndarray, RowScores]:
         """Researcher rows whose publications come near the query (dense, and lexical where used),
         among the allowed ones; and what the dense search found, with its similarities. The pool
         grows with the deepest match asked for (`shown`: offset + limit), so that a later page
         is drawn from as deep a search as the first."""
-        rows = np.flatnonzero(allowed)
         pool = max(self.settings.candidate_publications, min(PUBLICATIONS_PER_MATCH * shown, MAX_POOL))
-        if int(snap.pub_counts[rows].sum()) <= pool:
-            return rows, NO_HITS  # few enough to score them all exactly
+        count = int(np.count_nonzero(allowed))
+        broad = 2 * count >= snap.researcher_count
+        if not broad or count <= pool or query.multilingual:  # (a broad filter's rows, a million, are not listed)
+            rows = np.flatnonzero(allowed)
+            if int(snap.pub_counts[rows].sum()) <= pool:
+                return rows, RowScores.empty()  # few enough to score them all exactly
         k = min(pool, snap.publication_count)
         if query.multilingual:  # no FAISS index in that space: brute force over the allowed publications
             allowed_pubs, _ = snap.publications_of_rows(rows)
             sims = np.asarray(self._space(snap, query)[allowed_pubs]) @ query.vector
             found = allowed_pubs[np.argpartition(-sims, min(k, len(sims)) - 1)[:k]]
             authors = snap.authors_of(found)
-            return authors[allowed[authors]], NO_HITS
-        if 2 * len(rows) >= snap.researcher_count:
+            return authors[allowed[authors]], RowScores.empty()
+        if broad:
             # Most researchers are allowed (the default leaves out only Japan): one plain search, a
             # little deeper by the share left out, whose other papers are dropped below. Listing the
             # allowed publications for a filtered search would cost more than the search at a million.
-            deeper = min(snap.publication_count, math.ceil(k * snap.researcher_count / max(len(rows), 1)))
+            deeper = min(snap.publication_count, math.ceil(k * snap.researcher_count / max(count, 1)))
             found, sims = snap.nearest(query.vector, deeper)
         else:
-            found, sims = snap.nearest(query.vector, k, among=np.unique(snap.publications_of_rows(rows)[0]))
-        dense = Hits.of(found, sims) if snap.exact_distances else NO_HITS
+            found, sims = snap.nearest(query.vector, k, among=distinct(snap.publications_of_rows(rows)[0]))
+        dense = RowScores.of(found, sims) if snap.exact_distances else RowScores.empty()
         if query.lexical is not None:
-            lexical_hits = np.argpartition(-query.lexical, k - 1)[:k]
-            found = np.union1d(found, lexical_hits[query.lexical[lexical_hits] > 0])
+            found = distinct(np.concatenate((found, query.lexical.top(k))))
         return self._best_authors(snap, query, found, allowed, shown, dense), dense
 
     def _best_authors(self, snap: Snapshot, query: ResolvedQuery, found: np.ndarray, allowed: np.ndarray, shown: int,
-                      dense: Hits) -> np.ndarray:
+                      dense: RowScores) -> np.ndarray:
         """The allowed authors of the publications found; where they are more than the page needs
         (CANDIDATES_PER_MATCH a match asked for, at least MIN_CANDIDATES), those whose best found
         publication comes nearest, so that ranking's cost follows the page, not the author lists
@@ -180,7 +159,7 @@ class Matcher:
             return np.zeros(0, np.int64)
         entries, lengths = gather(snap.pub_author_offsets, snap.pub_author_rows, found)
         keep = allowed[entries]
-        authors = np.unique(entries[keep])
+        authors = distinct(entries[keep])
         wanted = max(MIN_CANDIDATES, CANDIDATES_PER_MATCH * shown)
         if len(authors) <= wanted:
             return authors
@@ -195,7 +174,7 @@ class Matcher:
         """The publication vectors that the query's vector lives with."""
         return snap.multilingual.vectors if query.multilingual and snap.multilingual is not None else snap.vectors
 
-    def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery, known: Hits | None = None) -> np.ndarray:
+    def _similarities(self, snap: Snapshot, pubs: np.ndarray, query: ResolvedQuery, known: RowScores | None = None) -> np.ndarray:
         """Each publication's similarity to the query: the search's where it returned them (`known`),
         computed for the rest; blended with BM25 where the ranking uses it."""
         sims = np.empty(len(pubs), dtype=np.float32)
@@ -205,12 +184,12 @@ class Matcher:
             sims[rest] = np.asarray(self._space(snap, query)[pubs[rest]]) @ query.vector
         if query.lexical is not None:
             alpha = self.settings.ranking.lexical_weight
-            return (1 - alpha) * sims + alpha * query.lexical[pubs]
+            return (1 - alpha) * sims + alpha * query.lexical.at(pubs)
         return sims.astype(np.float64)
 
     def rank(
         self, snap: Snapshot, query: ResolvedQuery, rows: np.ndarray, since_year: int | None, weights: RankingWeights,
-        known: Hits | None = None,
+        known: RowScores | None = None,
     ) -> Ranked:
         """Scores of the given researcher rows; rows without publications in range are dropped."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -257,7 +236,7 @@ class Matcher:
         return per_code[snap.country_codes[rows]]
 
     def _explain(self, snap: Snapshot, ranked: Ranked, positions: Sequence[int], query: ResolvedQuery, since_year: int | None,
-                 known: Hits | None = None) -> list[Match]:
+                 known: RowScores | None = None) -> list[Match]:
         """The matches at these positions of `ranked`, with their evidence; names and titles read for them only."""
         rows = [int(ranked.rows[i]) for i in positions]
         researchers = snap.researchers.many(rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.embedder import ENGLISH_ONLY_MODELS, Embedder
+from indexer.sparse import RowScores
 from kernel.errors import InvalidInput, NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
@@ -28,7 +29,7 @@ class ResolvedQuery:
     fields: list[str]
     description: str
     exclude_row: int | None = None  # the researcher of a "more like this" query
-    lexical: np.ndarray | None = None  # normalised BM25 of every publication, for text queries
+    lexical: RowScores | None = None  # normalised BM25 of the publications holding a term, for text queries
     multilingual: bool = False  # a Japanese query, matched in the multilingual space
 
 

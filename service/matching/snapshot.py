@@ -25,14 +25,16 @@ import faiss
 import numpy as np
 
 from indexer import ann, version
-from indexer.columns import Columns, build_columns, ranges
+from indexer.columns import Columns, build_columns, distinct, ranges
 from indexer.lexical import LexicalIndex
 from indexer.records import embedding_text
+from indexer.sparse import RowScores
 from indexer.store import Store, StoredPublication, StoredResearcher
 from kernel.errors import IndexUnusable, NotFound, NotReady
 from service.matching.strength import Strength, StrengthTable, country_strength
 
 log = logging.getLogger("kakehashi.snapshot")
+COUNTRY_MASKS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class SegmentedVectors:
         rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
         if rows.ndim == 0:
             return self[rows[None]][0]
+        if not len(rows) or rows.max() < len(self.base):  # the usual case: no row of the delta
+            return np.asarray(self.base[rows])
         out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
         low = rows < len(self.base)
         out[low] = self.base[rows[low]]
@@ -88,8 +92,8 @@ class SegmentedLexical:
         self.base, self.delta = base, delta
         self.size = base.size + delta.size
 
-    def scores(self, text: str) -> np.ndarray:
-        return np.concatenate((self.base.scores(text), self.delta.scores(text)))
+    def scores(self, text: str) -> RowScores:
+        return self.base.scores(text).then(self.delta.scores(text), self.base.size)
 
 
 def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +165,8 @@ class Snapshot:
         self.countries = columns.researcher_country  # '' where unknown
         self.country_names, codes = np.unique(np.asarray(columns.researcher_country), return_inverse=True)
         self.country_codes = codes.astype(np.int16)  # per researcher, an index into country_names: what filters compare
+        self._country_masks: dict[frozenset[str], np.ndarray] = {}
+        self._masks_lock = threading.Lock()
         self.h_index = columns.researcher_h_index  # -1 where unknown
         self.profile_norms = columns.researcher_profile_norm
         # --- the reference data, embedded ---
@@ -295,7 +301,7 @@ class Snapshot:
 
     def authors_of(self, publication_rows: np.ndarray) -> np.ndarray:
         """The researcher rows of these publications (each once, sorted)."""
-        return np.unique(gather(self.pub_author_offsets, self.pub_author_rows, publication_rows)[0])
+        return distinct(gather(self.pub_author_offsets, self.pub_author_rows, publication_rows)[0])
 
     def without_publication(self, publication_row: int) -> Snapshot:
         """A view in which no researcher has this publication (the evaluation's held-out work)."""
@@ -344,9 +350,19 @@ class Snapshot:
         return Counter({str(c): int(n) for c, n in zip(self.country_names, counts) if c and n})
 
     def country_mask(self, codes: Sequence[str]) -> np.ndarray:
-        """Per researcher row, whether their country is one of `codes`."""
-        wanted = np.isin(self.country_names, list(codes))
-        return wanted[self.country_codes]
+        """Per researcher row, whether their country is one of `codes` (read-only). The last few
+        are kept: every default query leaves Japan out, and the mask is a pass over every row."""
+        key = frozenset(codes)
+        with self._masks_lock:
+            mask = self._country_masks.pop(key, None)
+        if mask is None:
+            mask = np.isin(self.country_names, list(key))[self.country_codes]
+            mask.flags.writeable = False
+        with self._masks_lock:
+            self._country_masks[key] = mask  # the newest last
+            while len(self._country_masks) > COUNTRY_MASKS_KEPT:
+                del self._country_masks[next(iter(self._country_masks))]
+        return mask
 
     def country_counts(self) -> Counter[str]:
         """Researchers per country code (researchers without a known country are not counted);
