@@ -104,9 +104,14 @@ def _embed_publications(
         if key in cache:
             vectors[i] = cache[key]
     del cache
-    if missing:
-        vectors[missing] = embedder.encode([publications[i].text(text_mode) for i in missing], advance(len(missing)) if advance else None)
-    return vectors, keys, len(missing)
+    # a text that several publications share (the same title and abstract under two ids) is embedded once
+    first: dict[str, int] = {}
+    copy_of = [first.setdefault(keys[i], i) for i in missing]
+    unique = list(first.values())
+    if unique:
+        vectors[unique] = embedder.encode([publications[i].text(text_mode) for i in unique], advance(len(unique)) if advance else None)
+        vectors[missing] = vectors[copy_of]
+    return vectors, keys, len(unique)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class _Run:
         self.on_progress, self.on_rejection = on_progress, on_rejection
         self.house: list[ResearcherRecord] = []
         self.house_ids: set[str] = set()
+        self.house_sources: dict[str, str] = {}  # researcher id -> where its record was read, for the batch waiting
         self.works: list[WorkRow] = []
         self.authors: list[AuthorRow] = []
         self.institutions: list[InstitutionRow] = []
@@ -117,6 +118,7 @@ class _Run:
             self.reject(Rejection(where, "id", f"duplicate id {result.id!r} in this input; the first one was kept"))
         else:
             self.house_ids.add(result.id)
+            self.house_sources[result.id] = where
             self.house.append(result)
 
     def flush(self, done: tuple[InputFile, str, int] | None = None) -> None:
@@ -128,6 +130,9 @@ class _Run:
             report.added += counts.added
             report.updated += counts.updated
             report.unchanged += counts.unchanged
+            for refused in counts.refused:
+                self.reject(Rejection(self.house_sources[refused.researcher_id], f"publications.{refused.position}", refused.reason))
+            self.house_sources.clear()
             self.house.clear()
         with self.store.transaction() as conn:
             if self.institutions:

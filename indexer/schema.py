@@ -216,6 +216,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             finished_at REAL NOT NULL,
             PRIMARY KEY (sha256, slice)
         )"""),
+    Migration(6, "leases on shared work (a batch job, the index build) with a heartbeat; batch jobs listed from "
+                 "their options, without their queries; a job's last turn of the worker, for round-robin between keys", """
+        CREATE TABLE IF NOT EXISTS leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until REAL NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE batch_jobs ADD COLUMN options TEXT;
+        ALTER TABLE batch_jobs ADD COLUMN last_turn_at REAL;
+        UPDATE batch_jobs SET options = json_extract(request, '$.options');
+        CREATE INDEX IF NOT EXISTS batch_jobs_by_owner ON batch_jobs(owner, created_at)"""),
 )
 LATEST = MIGRATIONS[-1].number
 

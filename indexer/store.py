@@ -19,10 +19,34 @@ from indexer.records import PublicationRecord, ResearcherRecord, embedding_text
 
 
 @dataclass(frozen=True)
+class SharedRewrite:
+    """A researcher record that would change a publication other researchers hold too: refused."""
+
+    researcher_id: str
+    position: int  # of the publication in the record
+    publication_id: str
+    changed: tuple[str, ...]  # the fields that differ from the stored publication
+    holders: tuple[str, ...]  # the other researchers who hold it (the first few)
+    holder_count: int
+
+    @property
+    def reason(self) -> str:
+        others = ", ".join(self.holders) + (f" and {self.holder_count - len(self.holders)} more" if self.holder_count > len(self.holders) else "")
+        return (f"publication {self.publication_id!r} is also held by {self.holder_count} other researcher(s) ({others}); one "
+                f"researcher's write cannot change its {', '.join(self.changed)}. Send it as stored to keep the authorship, leave it "
+                "out to drop it, or correct it at its source for every author")
+
+
+@dataclass(frozen=True)
 class UpsertCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    refused: tuple[SharedRewrite, ...] = ()
+
+
+SHARED_FIELDS = ("title", "abstract", "year", "cited_by_count")  # what a researcher write may not rewrite in a shared publication
+HOLDERS_NAMED = 5
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,36 @@ def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
     return StoredResearcher(**data)
 
 
+def _content(pub: PublicationRecord) -> tuple[object, ...]:
+    return tuple(getattr(pub, f) for f in SHARED_FIELDS)
+
+
+def _carriers(records: Sequence[ResearcherRecord]) -> dict[tuple[str, tuple[object, ...]], set[str]]:
+    """Per (publication, content): the researchers of this write that carry it so."""
+    carriers: dict[tuple[str, tuple[object, ...]], set[str]] = {}
+    for record in records:
+        for pub in record.publications:
+            carriers.setdefault((pub.id, _content(pub)), set()).add(record.id)
+    return carriers
+
+
+def _shared_rewrite(conn: sqlite3.Connection, record: ResearcherRecord,
+                    carriers: dict[tuple[str, tuple[object, ...]], set[str]]) -> SharedRewrite | None:
+    """The first publication of `record` that it would rewrite while researchers outside this write
+    hold it too; None where there is none."""
+    for position, pub in enumerate(record.publications):
+        stored = conn.execute(f"SELECT {', '.join(SHARED_FIELDS)} FROM publications WHERE id = ?", (pub.id,)).fetchone()
+        if stored is None or tuple(stored) == _content(pub):
+            continue
+        agreeing = carriers.get((pub.id, _content(pub)), set()) | {record.id}
+        holders = [r[0] for r in conn.execute("SELECT researcher_id FROM authorships WHERE publication_id = ? ORDER BY researcher_id",
+                                               (pub.id,)) if r[0] not in agreeing]
+        if holders:
+            changed = tuple(f for f, old, new in zip(SHARED_FIELDS, tuple(stored), _content(pub)) if old != new)
+            return SharedRewrite(record.id, position, pub.id, changed, tuple(holders[:HOLDERS_NAMED]), len(holders))
+    return None
+
+
 class Store:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         """`read_only`: a store or a copy of one (an index version's catalog) that is only read."""
@@ -86,17 +140,27 @@ class Store:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def upsert_researchers(self, records: Iterable[ResearcherRecord]) -> UpsertCounts:
-        """Insert new researchers, replace changed ones by id (publications included), skip identical ones."""
+    def upsert_researchers(self, records: Sequence[ResearcherRecord]) -> UpsertCounts:
+        """Insert new researchers, replace changed ones by id (publications included), skip identical
+        ones. A publication is shared: a record may add or drop its own authorships, and change a
+        publication that only it holds, but not rewrite one that other researchers hold too, unless
+        every other holder is in `records` with the same new text. Such a record is refused whole
+        (`refused`), and nothing of it is written."""
         added = updated = unchanged = 0
+        refused: list[SharedRewrite] = []
         now = time.time()
         with self.transaction() as conn:
             dropped: set[str] = set()  # publications that may have lost their last author
+            carriers = _carriers(records)
             for record in records:
                 digest = record.content_hash
                 row = conn.execute("SELECT content_hash FROM researchers WHERE id = ?", (record.id,)).fetchone()
                 if row is not None and row["content_hash"] == digest:
                     unchanged += 1
+                    continue
+                rewrite = _shared_rewrite(conn, record, carriers)
+                if rewrite is not None:
+                    refused.append(rewrite)
                     continue
                 if row is None:
                     added += 1
@@ -114,7 +178,7 @@ class Store:
                     conn.execute("INSERT INTO authorships (researcher_id, publication_id, position) VALUES (?,?,?)",
                                  (record.id, pub.id, position))
             self._drop_orphan_publications(conn, dropped)
-        return UpsertCounts(added, updated, unchanged)
+        return UpsertCounts(added, updated, unchanged, tuple(refused))
 
     def delete_researcher(self, researcher_id: str) -> bool:
         """Removes the researcher, their authorships and the publications no one else wrote."""

@@ -88,3 +88,9 @@ class RateLimited(KakehashiError):
     def __init__(self, detail: str, retry_after: float) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class QuotaExceeded(KakehashiError):
+    """The caller has as much work waiting as its quota allows (HTTP 429, no Retry-After: it depends on that work)."""
+
+    title = "Quota exceeded"

@@ -121,12 +121,20 @@ class RateLimiter:
     """A token bucket per caller (a key id, or the client address for calls without a key):
     `per_minute` requests a minute on average, bursts of up to `burst`."""
 
-    def __init__(self, per_minute: int, burst: int) -> None:
-        self.rate, self.burst = per_minute / 60.0, float(burst)
+    def __init__(self, per_minute: int, burst: int, what: str = "requests") -> None:
+        self.rate, self.burst, self.what = per_minute / 60.0, float(burst), what
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
     def take(self, caller: str) -> None:
+        """One token of `caller`'s bucket, or RateLimited saying when to retry."""
+        self._spend(caller, 1)
+
+    def check(self, caller: str) -> None:
+        """RateLimited if `caller`'s bucket is empty; takes nothing."""
+        self._spend(caller, 0)
+
+    def _spend(self, caller: str, cost: int) -> None:
         if self.rate <= 0:
             return
         now = time.monotonic()
@@ -137,9 +145,9 @@ class RateLimiter:
                 wait = (1 - tokens) / self.rate
                 self._buckets[caller] = (tokens, now)
                 raise RateLimited(
-                    f"rate limit of {round(self.rate * 60)} requests a minute (bursts of {int(self.burst)}) reached; retry in {wait:.1f} s",
+                    f"rate limit of {round(self.rate * 60)} {self.what} a minute (bursts of {int(self.burst)}) reached; retry in {wait:.1f} s",
                     retry_after=wait,
                 )
-            self._buckets[caller] = (tokens - 1, now)
+            self._buckets[caller] = (tokens - cost, now)
             if len(self._buckets) > 100_000:  # forget idle callers
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}

@@ -305,6 +305,14 @@ def _listen(host: str, port: int) -> socket.socket:
         raise  # unreachable: fail() exits
 
 
+def proxy_options(trusted_proxies: str) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For and -Proto believed only from the configured
+    proxies (KAKEHASHI_TRUSTED_PROXIES), never by default. uvicorn's own default believes any
+    client on 127.0.0.1, so a local client could name any address for the rate limit and the log."""
+    trusted = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or []}
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
@@ -332,7 +340,8 @@ def serve(
         application.state.updater.prepare(load_demo=demo)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     err.print(f"Kakehashi on http://{shown}:{listening.getsockname()[1]}  (the page; API docs at /docs)", highlight=False)
-    config = uvicorn.Config(application, log_level="info", h11_max_incomplete_event_size=request_line_limit(rt.settings))
+    config = uvicorn.Config(application, log_level="info", h11_max_incomplete_event_size=request_line_limit(rt.settings),
+                            **proxy_options(rt.settings.trusted_proxies))
     uvicorn.Server(config).run(sockets=[listening])
 
 
@@ -466,14 +475,18 @@ def batch(
         kind_of,
         parse_queries,
     )
-    from service.batch.jobs import SUCCEEDED, JobStore, run_job
+    from service.batch.jobs import SUCCEEDED, JobStore, lease_name, run_job
+    from service.leases import Leases
 
     rt = _runtime()
     with friendly_errors():
         format_of(output)
         if not input.is_file():
             fail(f"{input}: no such file")
-        queries = parse_queries(input.read_bytes(), kind_of(input.name, None))
+        try:
+            queries = parse_queries(input.read_bytes(), kind_of(input.name, None))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{input}: {exc.detail}") from None
         rules = None
         if assign:
             pairs = []
@@ -484,11 +497,12 @@ def batch(
                                     max_per_country=max_per_country, excluded_pairs=pairs, candidates_per_project=candidates)
         request = BatchRequest(queries=queries, options=BatchOptions(limit=limit, assignment=rules))
         jobs = JobStore(rt.settings.store_path)
-        job = jobs.create(request)
+        leases = Leases(rt.settings.store_path, rt.settings.lease_seconds)
+        job = jobs.create(request, leases=leases)  # run here: a service on the same store leaves it alone
         rt.snapshot()
-        with progress_bars() as factory:
+        with progress_bars() as factory, leases.hold(lease_name(job.id), taken=True):
             advance = factory(f"batch {job.id[:8]}", len(queries))
-            job = run_job(rt, jobs, job.id, on_query=lambda done, total: advance(1))
+            job = run_job(rt, jobs, job.id, on_query=lambda done, total: advance(1), request=request)
         for e in jobs.query_errors(job.id):
             err.print(f"[yellow]query {e['query_id']!r}:[/] {e['error']}", highlight=False)
         if job.state != SUCCEEDED:

@@ -19,11 +19,13 @@ from kernel.errors import NotReady
 from kernel.paths import DEMO_CORPUS
 from kernel.reference import Reference, cached_reference
 from kernel.settings import Settings
+from service.leases import Leases
 from service.matching.matcher import Matcher
 from service.matching.snapshot import Snapshot, SnapshotHolder
 from service.progress import Progress
 
 log = logging.getLogger("kakehashi")
+BUILD_LEASE = "index-build"
 
 
 class Runtime:
@@ -89,7 +91,22 @@ class Runtime:
             return ingest(path, store, set(self.reference.field_ids), progress, slice_, on_rejection, workers)
 
     def build_index(self, progress: ProgressFactory | None = None, force: bool = False, engine: str = "local") -> BuildResult:
-        """`engine`: local, or ray (indexer/ray_engine.py; needs the `ray` extra)."""
+        """`engine`: local, or ray (indexer/ray_engine.py; needs the `ray` extra). One build at a time
+        on a store: another process's build is waited for (then this one finds little or nothing to do)."""
+        with self.leases.hold(BUILD_LEASE, waiting=lambda holder: self._waiting_for_build(holder, progress)):
+            return self._build_index(progress, force, engine)
+
+    @cached_property
+    def leases(self) -> Leases:
+        return Leases(self.settings.store_path, self.settings.lease_seconds)
+
+    @staticmethod
+    def _waiting_for_build(holder: str, progress: ProgressFactory | None) -> None:
+        log.info("waiting for the index build of %s (one build at a time on a store)", holder)
+        if progress is not None:
+            progress(f"Waiting for another process's index build ({holder})", 0)
+
+    def _build_index(self, progress: ProgressFactory | None, force: bool, engine: str) -> BuildResult:
         embedder = self.embedder
         if engine == "ray":
             from indexer.ray_engine import RayEmbedder

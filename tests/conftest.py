@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from indexer.embedder import FAKE_MODEL, FakeEmbedder  # noqa: E402
 from kernel.paths import DEMO_CORPUS, OPENALEX_SAMPLE  # noqa: E402, F401 (the tests' corpora)
-from kernel.settings import Settings  # noqa: E402
+from kernel.settings import Settings, get_settings  # noqa: E402
 from service.auth import KeyStore  # noqa: E402
 from service.http.app import create_app  # noqa: E402
 from service.runtime import Runtime  # noqa: E402
@@ -58,6 +58,14 @@ def copy_state(source: Path, target: Path) -> Path:
     live.close()
     copy.close()
     return target
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """The CLI reads its settings once per process (cached); each test's CLI calls read their own environment."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

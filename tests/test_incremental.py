@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer import version
+from indexer.records import text_hash
 from service.matching.query import Filters, Query
 from service.runtime import Runtime
 from tests.conftest import DEMO_CORPUS, fake_runtime, researcher, write_jsonl
@@ -27,16 +28,29 @@ def _runtime(data_dir: Path, **overrides: object) -> Runtime:
     return fake_runtime(data_dir, incremental_min_publications=0, **overrides)
 
 
+def _correct_at_source(rt: Runtime, publication_id: str, title: str) -> None:
+    """A publication's title corrected where it comes from (as an OpenAlex work record's update
+    does): for every researcher who holds it."""
+    with rt.store() as store, store.transaction() as conn:
+        abstract = conn.execute("SELECT abstract FROM publications WHERE id = ?", (publication_id,)).fetchone()[0]
+        conn.execute("UPDATE publications SET title = ?, text_hash = ? WHERE id = ?", (title, text_hash(title, abstract), publication_id))
+
+
 def _change(rt: Runtime, shared_pub: tuple[str, str]) -> None:
-    """One researcher rewritten (new work, another country), one added who co-wrote an existing
-    publication under a corrected title, one deleted."""
+    """One researcher rewritten (new work, another country), a publication's title corrected at its
+    source and one researcher added who co-wrote it, one deleted."""
     with rt.store() as store:
         first, other, gone = store.researchers()[:3]
         kept_titles = [p.title for p in store.publications_of(first.id)]
+        abstract = store.publications_by_id([shared_pub[0]], abstracts=True)[shared_pub[0]].abstract
+    _correct_at_source(rt, *shared_pub)
     changed = researcher(first.id, country="FR", titles=(*kept_titles, "Real-time decoding of surface codes on FPGAs"))
     changed["publications"] = [{**p, "id": f"{first.id}-new-{i}"} for i, p in enumerate(changed["publications"])]
     added = researcher("zz-new", country="EE", titles=("Perovskite tandem cells",))
-    added["publications"].append({"id": shared_pub[0], "title": shared_pub[1], "year": 2024})
+    with rt.store() as store:
+        stored = store.publications_by_id([shared_pub[0]])[shared_pub[0]]
+    added["publications"].append({"id": shared_pub[0], "title": shared_pub[1], "abstract": abstract, "year": stored.year,
+                                  "cited_by_count": stored.cited_by_count})  # as stored: a co-author joins it
     rt.ingest(write_jsonl(rt.settings.data_dir / "changes.jsonl", [changed, added]))
     with rt.store() as store:
         assert store.delete_researcher(gone.id)

@@ -26,9 +26,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(data_dir: Path, port: int, log: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """`settings`: more environment variables (KAKEHASHI_...)."""
     env = {**os.environ, "KAKEHASHI_DATA_DIR": str(data_dir), "KAKEHASHI_MODEL": FAKE_MODEL,
-           "KAKEHASHI_MULTILINGUAL_MODEL": FAKE_MODEL, "KAKEHASHI_RATE_LIMIT_PER_MINUTE": "0"}
+           "KAKEHASHI_MULTILINGUAL_MODEL": FAKE_MODEL, "KAKEHASHI_RATE_LIMIT_PER_MINUTE": "0", **settings}
     with log.open("wb") as out:  # a file, not a terminal
         return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
 

@@ -107,6 +107,22 @@ def _csv_record(row: dict[str, str | None]) -> dict[str, Any]:
     return {"id": cell("id"), "query": query, "filters": filters}
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a field is longer than the {csv.field_size_limit():,} characters a CSV field may hold"
+    return str(exc)
+
+
+def _json(text: str, where: str) -> Any:
+    """One JSON document; InvalidInput (prefixed by `where`) for what cannot be read, nesting too deep included."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InvalidInput(f"{where}JSON nested too deeply to be a batch of queries") from None
+
+
 def parse_queries(content: bytes, kind: str) -> list[BatchQuery]:
     """Queries from an uploaded file; `kind` is csv, jsonl or json. Errors name the line and field."""
     try:
@@ -119,20 +135,19 @@ def parse_queries(content: bytes, kind: str) -> list[BatchQuery]:
         missing = {"id"} - set(reader.fieldnames or [])
         if missing or not set(CSV_QUERY_COLUMNS) & set(reader.fieldnames or []):
             raise InvalidInput(f"the CSV header needs an id column and one of {', '.join(CSV_QUERY_COLUMNS)}; got {reader.fieldnames}")
-        records = [(reader.line_num, _csv_record(row)) for row in reader]
+        records = []
+        try:
+            for row in reader:
+                records.append((reader.line_num, _csv_record(row)))
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, a broken quote
+            raise InvalidInput(f"line {reader.line_num + 1}: not readable as CSV ({_csv_problem(exc)})") from None
     elif kind == "jsonl":
         records = []
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
-                try:
-                    records.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})") from None
+                records.append((number, _json(line, f"line {number}: ")))
     elif kind == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        data = _json(text, "")
         items = data.get("queries") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise InvalidInput("a JSON file must hold a list of queries, or an object with a 'queries' list")

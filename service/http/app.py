@@ -17,7 +17,7 @@ from service.auth import KeyStore, RateLimiter
 from service.batch.jobs import JobStore, JobWorker
 from service.http import access_log, api, problems, web
 from service.http.api import batch_jobs
-from service.http.limits import BodySizeLimit
+from service.http.limits import BodySizeLimit, SecurityHeaders
 from service.http.metrics import Metrics, MetricsMiddleware
 from service.index_updates import IndexUpdater
 from service.runtime import Runtime
@@ -31,7 +31,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         access_log.install()
-        worker = JobWorker(runtime, jobs) if settings.batch_worker else None
+        worker = JobWorker(runtime, jobs, turn_seconds=settings.job_turn_seconds,
+                           retention_seconds=settings.job_retention_days * 86400) if settings.batch_worker else None
         if worker:
             worker.start()
         yield
@@ -50,10 +51,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.jobs = jobs
     app.state.keys = KeyStore(settings.store_path)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute, settings.auth_failures_burst, "API keys that are not valid")
     app.state.updater = updater
     app.state.metrics = Metrics(runtime, jobs)
     problems.install(app, web.http_error_page)
     app.add_middleware(BodySizeLimit, settings=settings)
+    app.add_middleware(SecurityHeaders, is_api_path=problems.is_api_path)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: it also counts what the limits refuse
 
     for router in api.ROUTERS:

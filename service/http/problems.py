@@ -22,6 +22,7 @@ from kernel.errors import (
     NotFound,
     NotReady,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     ReferenceDataError,
     SourceUnavailable,
@@ -39,7 +40,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {  # documented on every /v1 operat
     404: {"description": "Unknown id"},
     413: {"description": "Request body over the limit"},
     422: {"description": "Invalid input"},
-    429: {"description": "Rate limit reached (see Retry-After)"},
+    429: {"description": "Rate limit reached (see Retry-After), or a key's quota of waiting batch queries"},
     503: {"description": "No index loaded yet"},
 }
 HtmlErrorPage = Callable[[Request, int, str, str], Response]  # (request, status, title, detail) -> an HTML page
@@ -50,6 +51,7 @@ STATUS: dict[type[KakehashiError], int] = {
     Forbidden: 403,
     Unauthorized: 401,
     RateLimited: 429,
+    QuotaExceeded: 429,
     PayloadTooLarge: 413,
     NotReady: 503,
     IndexUnusable: 503,

@@ -106,11 +106,13 @@ router = v1_router("/batch-jobs", tags=["batch"])
 
 
 
-@router.post("", operation_id="batch_jobs.create", status_code=202, openapi_extra=SUBMIT_BODY, responses={413: {"description": "Upload too large"}})
+@router.post("", operation_id="batch_jobs.create", status_code=202, openapi_extra=SUBMIT_BODY, responses={
+    413: {"description": "Upload too large"}, 429: {"description": "Rate limit, or the key's quota of waiting queries (KAKEHASHI_MAX_QUEUED_QUERIES_PER_KEY)"}})
 async def submit(request: Request, response: Response, rt: RuntimeDep, jobs: JobsDep, key: BatchKey) -> JobOut:
     """Queue a batch job: JSON (`BatchRequest`), or a CSV / JSON Lines file (multipart `file`, with
     optional `options` as JSON, or the file as the body). Answers 202 with the job; poll its URL."""
-    job = jobs.create(await _submission(request, rt.settings.max_batch_queries), owner=key.id if key else None)
+    job = jobs.create(await _submission(request, rt.settings.max_batch_queries), owner=key.id if key else None,
+                      max_queued=rt.settings.max_queued_queries_per_key)
     response.headers["Location"] = f"/v1/batch-jobs/{job.id}"
     return job_out(job)
 

@@ -10,7 +10,7 @@ from fastapi import Path, Response
 from pydantic import BaseModel, Field
 
 from indexer.records import ID_PATTERN, ResearcherRecord
-from kernel.errors import InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound
 from service.http.api.versioned import v1_router
 from service.http.deps import ADMIN, READ, RuntimeDep, SnapshotDep, UpdaterDep
 from service.http.schemas import ResearcherOut, researcher_out
@@ -75,10 +75,13 @@ def _write_out(rt: Runtime, updater: IndexUpdater, researcher_id: str, outcome: 
 
 
 @router.put("/{researcher_id}", operation_id="researchers.put", dependencies=[ADMIN],
-            responses={201: {"model": ResearcherWriteOut, "description": "Created"}})
+            responses={201: {"model": ResearcherWriteOut, "description": "Created"},
+                       409: {"description": "The record would rewrite a publication that other researchers hold too"}})
 def put_researcher(researcher_id: WritableId, body: ResearcherIn, rt: RuntimeDep, updater: UpdaterDep, response: Response) -> ResearcherWriteOut:
     """Store a researcher (a house record; its id, if given, must be the one in the path), then
-    update the index in the background: only new or changed publications are embedded."""
+    update the index in the background: only new or changed publications are embedded. A
+    publication that other researchers hold too may be kept (sent as stored) or dropped, not
+    rewritten: 409 names them."""
     if body.id is not None and body.id != researcher_id:
         raise InvalidInput(f"the body's id {body.id!r} is not the id in the path, {researcher_id!r}")
     unknown = [f for f in body.fields if f not in rt.reference.field_ids]
@@ -87,6 +90,8 @@ def put_researcher(researcher_id: WritableId, body: ResearcherIn, rt: RuntimeDep
     record = ResearcherRecord.model_validate({**body.model_dump(), "id": researcher_id})
     with rt.store() as store:
         counts = store.upsert_researchers([record])
+    if counts.refused:
+        raise Conflict(counts.refused[0].reason)
     changed = counts.added + counts.updated > 0
     if counts.added:
         response.status_code = 201

@@ -12,18 +12,18 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlparse
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from kernel.errors import Forbidden, InvalidInput, KakehashiError
+from kernel.errors import InvalidInput, KakehashiError
 from kernel.reference import country_name
 from service.auth import ApiKey, Scope, job_owner
 from service.batch.export import csv_chunks
 from service.batch.inputs import AssignmentRules, BatchOptions, batch_from_file
 from service.batch.jobs import FINISHED
-from service.http.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key
+from service.http.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key, same_origin
 from service.http.problems import status_of
 from service.http.schemas import country_out, match_out, researcher_out
 from service.http.web.forms import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
@@ -96,13 +96,7 @@ def _local(path: str) -> str:
     return path if path.startswith("/") and not path.startswith("//") else "/batch"
 
 
-def _same_origin(request: Request) -> None:
-    """Forms that change state refuse posts from other sites (a browser sends Origin with them)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlparse(origin).netloc != request.headers.get("host"):
-        raise Forbidden(f"a form from {origin} cannot submit to this service")
-
-
+FORM_DEFAULTS = {"limit": "10", "assign": "", "partners": "3", "max_projects": "1", "min_countries": "", "max_per_country": ""}
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 @router.get("/")
@@ -205,39 +199,36 @@ def batch(request: Request, jobs: JobsDep) -> Response:
 
 
 @router.post("/batch", response_model=None)
-async def submit(
-    request: Request, rt: RuntimeDep, jobs: JobsDep,
-    file: UploadFile,
-    limit: Annotated[str, Form()] = "10",
-    assign: Annotated[str, Form()] = "",
-    partners: Annotated[str, Form()] = "3",
-    max_projects: Annotated[str, Form()] = "1",
-    min_countries: Annotated[str, Form()] = "",
-    max_per_country: Annotated[str, Form()] = "",
-) -> Response:
-    """Queues a job from the uploaded file and shows it."""
+async def submit(request: Request, rt: RuntimeDep, jobs: JobsDep) -> Response:
+    """Queues a job from the uploaded file and shows it. The key is checked before the upload is
+    read: a caller without one costs no parsing."""
     key = None
-    values = {"limit": limit, "assign": assign, "partners": partners, "max_projects": max_projects,
-              "min_countries": min_countries, "max_per_country": max_per_country}
+    values: dict[str, str] = {}
+    filename = None
     try:
-        _same_origin(request)
         key = _caller(request, "batch")
+        form = await request.form()
+        values = {name: str(form.get(name) or default) for name, default in FORM_DEFAULTS.items()}
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("choose a file of projects (CSV, JSON Lines or JSON) to upload")
+        filename = upload.filename
         try:
             rules = AssignmentRules(
-                partners_per_project=partners, max_projects_per_researcher=max_projects,  # type: ignore[arg-type]
-                min_countries=min_countries or None, max_per_country=max_per_country or None,  # type: ignore[arg-type]
-            ) if assign else None
-            options = BatchOptions(limit=limit, assignment=rules)  # type: ignore[arg-type]
-            body = batch_from_file(await file.read(), file.filename, file.content_type, options, rt.settings.max_batch_queries)
+                partners_per_project=values["partners"], max_projects_per_researcher=values["max_projects"],  # type: ignore[arg-type]
+                min_countries=values["min_countries"] or None, max_per_country=values["max_per_country"] or None,  # type: ignore[arg-type]
+            ) if values["assign"] else None
+            options = BatchOptions(limit=values["limit"], assignment=rules)  # type: ignore[arg-type]
+            body = batch_from_file(await upload.read(), upload.filename, upload.content_type, options, rt.settings.max_batch_queries)
         except ValidationError as exc:
             raise InvalidInput("; ".join(_message(e) for e in exc.errors())) from None
+        job = jobs.create(body, owner=key.id if key else None, max_queued=rt.settings.max_queued_queries_per_key)
     except KakehashiError as exc:
         if status_of(exc) in (401, 403):
             return _error_page(request, exc, template="batch.html", key_problem=exc.detail, values=values)
         recent, count = jobs.list(20, 0, None, owner=job_owner(key))
         return _error_page(request, exc, template="batch.html", jobs=[j.view() for j in recent], count=count,
-                           values=values, filename=file.filename, key=key)
-    job = jobs.create(body, owner=key.id if key else None)
+                           values=values, filename=filename, key=key)
     return RedirectResponse(f"/batch/{job.id}", status_code=303)
 
 
@@ -249,13 +240,13 @@ def job(job_id: str, request: Request, jobs: JobsDep) -> Response:
     except KakehashiError as exc:
         return _error_page(request, exc)
     return _render(request, "batch_job.html", job=found.view(), finished=found.state in FINISHED,
-                   query_errors=jobs.query_errors(job_id), queries=len(found.request.queries))
+                   query_errors=jobs.query_errors(job_id), queries=found.total)
 
 
 @router.post("/batch/{job_id}/cancel", response_model=None)
 def cancel(job_id: str, request: Request, jobs: JobsDep) -> Response:
     try:
-        _same_origin(request)
+        same_origin(request)
         key = _caller(request, "batch")
         jobs.cancel(job_id, job_owner(key))
     except KakehashiError as exc:
@@ -278,7 +269,7 @@ def key_form(request: Request, next: str = "/batch") -> Response:
 @router.post("/key", response_model=None)
 def key_submit(request: Request, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/batch") -> Response:
     try:
-        _same_origin(request)
+        same_origin(request)
         held = request.app.state.keys.verify(key)
     except KakehashiError as exc:
         return _error_page(request, exc, template="key.html", held=None, next=_local(next))
@@ -291,6 +282,10 @@ def key_submit(request: Request, key: Annotated[str, Form()], next: Annotated[st
 
 @router.post("/key/forget", response_model=None)
 def key_forget(request: Request) -> Response:
+    try:
+        same_origin(request)
+    except KakehashiError as exc:
+        return _error_page(request, exc)
     response = RedirectResponse("/key", status_code=303)
     response.delete_cookie(KEY_COOKIE)
     return response
