@@ -80,10 +80,11 @@ def run(step: str, *args: str) -> dict[str, float]:
 
 
 def measure(works: int, work_dir: Path) -> dict[str, object]:
-    from bench.openalex_corpus import generate
+    from bench.openalex_corpus import GENERATOR, generate
 
     corpus = work_dir / f"corpus-{works}"
-    if not (corpus / "corpus.json").is_file():
+    made = json.loads((corpus / "corpus.json").read_text()) if (corpus / "corpus.json").is_file() else {}
+    if made.get("generator") != GENERATOR:  # none yet, or written by another generator
         shutil.rmtree(corpus, ignore_errors=True)
         started = time.perf_counter()
         generate(corpus, works)

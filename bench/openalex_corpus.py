@@ -1,7 +1,8 @@
 """OpenAlex-shaped corpora at any size, made from the real sample records, for the ingest benchmark.
 
 Each generated work is a real sample work (its title, abstract, topics, institutions, funders, every
-field as OpenAlex gives it) under a fresh work id, with its authorships given fresh author ids drawn
+field as OpenAlex gives it) under a fresh work id, its title numbered after the first copy (a copy
+stands for another paper, with a text of its own), with its authorships given fresh author ids drawn
 from a skewed distribution: a few authors appear on hundreds of works, most on one or two, as in
 OpenAlex. Author records (a share of the authors, with real records' shapes) and the sample's
 institutions come with it. Written as an OpenAlex snapshot: `data/<entity>/updated_date=.../part_NNN.gz`
@@ -29,6 +30,7 @@ PART_WORKS = 50_000
 WORKS_PER_AUTHOR = 4.0  # mean authorships per author: the pool of authors is sized from it
 SKEW = 1.5  # author index = pool * u**SKEW: the larger, the more works on the most prolific authors
 AUTHOR_RECORD_SHARE = 0.3  # authors that also get an author record
+GENERATOR = 2  # 2: a copy's title is numbered; a corpus written by another generator is made again
 
 
 def sample_dir() -> Path:
@@ -49,6 +51,8 @@ def generate_works(templates: list[dict[str, Any]], count: int, pool: int, seed:
     for n in range(count):
         work = dict(templates[n % len(templates)])
         work["id"] = f"https://openalex.org/W9{n:010d}"
+        if n >= len(templates):  # a copy stands for another paper: its own text (a build embeds one text once)
+            work["title"] = work["display_name"] = f"{work.get('title') or work.get('display_name') or ''} [{n}]"
         authorships = []
         for authorship in work.get("authorships") or []:
             author = dict(authorship.get("author") or {})
@@ -104,7 +108,7 @@ def generate(out: Path, works: int, seed: int = 13, date: str = "2026-11-01") ->
         "works": _write_entity(out, "works", generate_works(work_templates, works, pool, seed), PART_WORKS, date),
         "authors": _write_entity(out, "authors", generate_authors(_read(source / "authors.jsonl.gz"), pool, seed), PART_WORKS * 4, date),
     }
-    (out / "corpus.json").write_text(json.dumps({"source": str(source), "author_pool": pool, **counts}, indent=1))
+    (out / "corpus.json").write_text(json.dumps({"generator": GENERATOR, "source": str(source), "author_pool": pool, **counts}, indent=1))
     return counts
 
 

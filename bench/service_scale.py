@@ -67,9 +67,10 @@ class SeededEncoder:
     """Stands in for the packaged model over the corpus: each text's vector is one of the model's
     real vectors of the demo corpus (its shipped cache, data/demo/vectors) plus noise, chosen by a
     hash of the text and its position in the build, renormalised (cosine to its source about 0.7).
-    The position counts: the generated corpus repeats the sample's texts (964,328 works, 802
-    distinct texts), which stand for distinct papers, and a million copies of 802 points would be
-    no corpus for an index to search."""
+    The generated corpus repeats the sample's 802 texts, numbering each copy's title
+    (bench/openalex_corpus.py): a copy stands for another paper, and a million copies of 802 points
+    would be no corpus for an index to search (the build embeds a text shared by several
+    publications once)."""
 
     name, dimension = PACKAGED_MODEL, 384
     precision = Settings().precision  # the served model's: the build's data hash and vector reuse depend on it
