@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
-
 from urllib.parse import urlparse
 
 from fastapi import Depends, Request
