@@ -126,7 +126,7 @@ class FakeEmbedder:
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dimension, dtype=np.float32)
-        words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 2]
+        words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 2 or not w.isascii()]  # a kana or kanji is a word
         for token in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
             digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
             slot = int.from_bytes(digest[:4], "little") % self.dimension

@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 
 from indexer import ann, version
+from indexer.centring import joined
 from indexer.columns import build_columns
 from indexer.embedder import Embedder, ProgressFn
 from indexer.lexical import LexicalIndex
@@ -22,7 +23,7 @@ from indexer.store import Store, StoredPublication
 from indexer.vector_cache import lookup as vector_cache_lookup
 from kernel.errors import IndexUnusable
 from kernel.reference import Reference
-from kernel.settings import AnnSettings
+from kernel.settings import MULTILINGUAL_TEXT, AnnSettings
 
 METRIC = "inner_product"  # cosine: every vector is L2-normalised
 ProgressFactory = Callable[[str, int], ProgressFn]
@@ -56,7 +57,9 @@ class Space:
 
 
 MAIN = Space("main", "model", version.VECTORS, version.EMBEDDING_KEYS)
-MULTILINGUAL = Space("multilingual", "multilingual_model", version.MULTILINGUAL_VECTORS, version.MULTILINGUAL_KEYS)
+MULTILINGUAL = Space("multilingual", "multilingual_model", version.MULTILINGUAL_VECTORS, version.MULTILINGUAL_KEYS)  # titles
+MULTILINGUAL_LEAD = Space("multilingual_lead", "multilingual_model", version.MULTILINGUAL_LEAD_VECTORS, version.MULTILINGUAL_LEAD_KEYS)
+MULTILINGUAL_PARTS = {"title": MULTILINGUAL, "title_lead": MULTILINGUAL_LEAD}  # text mode -> its embedding
 
 
 def _reusable_vectors(index_root: Path, model: str, space: Space, wanted: set[str], precision: str | None = None) -> dict[str, np.ndarray]:
@@ -135,10 +138,14 @@ class Segment:
 
 def _write_segment(
     directory: Path, embedder: Embedder, multilingual: Embedder | None, embed_text: str, field_vectors: np.ndarray,
-    index_root: Path, vector_cache: Path | None, progress: ProgressFactory | None,
+    index_root: Path, vector_cache: Path | None, progress: ProgressFactory | None, multilingual_text: str = MULTILINGUAL_TEXT,
+    multilingual_centres: np.ndarray | None = None,
 ) -> Segment:
     """From the catalog already exported into `directory`: the publications' vectors (reused where
-    an earlier version holds them), keys and ids, the arrays that ranking reads, the BM25 index."""
+    an earlier version holds them), keys and ids, the arrays that ranking reads, the BM25 index.
+    The multilingual space is embedded once per text mode of `multilingual_text` ("title+title_lead")
+    and served joined (indexer/centring.py): each part centred on `multilingual_centres` (a delta:
+    its base's), else on the mean of its rows, written beside them."""
     with Store(directory / version.CATALOG, read_only=True) as catalog:
         publications = catalog.publications()  # in id order: the rows of every array
         vectors, keys, embedded = _embed_publications(
@@ -147,12 +154,22 @@ def _write_segment(
         )
         ml_embedded = 0
         if multilingual is not None:
-            ml_vectors, ml_keys, ml_embedded = _embed_publications(
-                multilingual, MULTILINGUAL, "title", publications, index_root, vector_cache,
-                (lambda n: progress("Embedding titles for Japanese queries", n)) if progress else None,
-            )
-            np.save(directory / MULTILINGUAL.vectors_file, ml_vectors)
-            version.write_json(directory / MULTILINGUAL.keys_file, ml_keys)
+            parts = []
+            for mode in multilingual_text.split("+"):
+                space = MULTILINGUAL_PARTS[mode]
+                part, part_keys, part_embedded = _embed_publications(
+                    multilingual, space, mode, publications, index_root, vector_cache,
+                    (lambda n, mode=mode: progress(f"Embedding publications for Japanese queries ({mode})", n)) if progress else None,
+                )
+                np.save(directory / space.vectors_file, part)
+                version.write_json(directory / space.keys_file, part_keys)
+                parts.append(part)
+                ml_embedded += part_embedded
+            if multilingual_centres is None:
+                multilingual_centres = np.stack([p.mean(axis=0) if len(p) else np.zeros(multilingual.dimension) for p in parts]).astype(np.float32)
+                np.save(directory / version.MULTILINGUAL_CENTRE, multilingual_centres)
+            np.save(directory / version.MULTILINGUAL_CENTRED, joined(parts, multilingual_centres))
+            del parts
         if progress:
             progress("Writing the index version", 0)
         pub_ids = [p.id for p in publications]
@@ -177,35 +194,38 @@ def build_index(
     vector_cache: Path | None = None,
     keep_versions: int | None = None,
     incremental: Incremental | None = None,
+    multilingual_text: str = MULTILINGUAL_TEXT,
 ) -> BuildResult:
-    """`multilingual`, where given, also embeds every publication's title into a second space
-    that Japanese queries are matched in. `vector_cache`: a shipped cache to take vectors from
+    """`multilingual`, where given, also embeds every publication into a second space that Japanese
+    queries are matched in (`multilingual_text`: its title and, apart, its title and abstract lead;
+    or its title alone). `vector_cache`: a shipped cache to take vectors from
     (indexer/vector_cache.py). `keep_versions`: prune to that many after publishing (None: keep all).
     `incremental`: when to write a delta on the newest version instead of a full one (None: never)."""
     ann_settings = ann_settings or AnnSettings()
     version.remove_stale_builds(index_root)
     precision = getattr(embedder, "precision", None)  # a sentence-transformers model's; None for the others
     digest = data_hash(store, embedder.name + (f"@{precision}" if precision and precision != "fp32" else ""),
-                       embed_text + (f"+{multilingual.name}" if multilingual else ""))
+                       embed_text + (f"+{multilingual.name}:{multilingual_text}" if multilingual else ""))
     existing = version.versions(index_root)
     if existing and not force:
         newest = version.read_manifest(existing[-1])
         if newest.get("data_hash") == digest and newest.get("model") == embedder.name:
             return BuildResult(newest["version"], existing[-1], newest, 0, 0, skipped=True)
 
-    base = _delta_base(index_root, reference, embedder.name, precision, embed_text, multilingual, incremental) if not force else None
+    ml_text = multilingual_text if multilingual is not None else None
+    base = _delta_base(index_root, reference, embedder.name, precision, embed_text, multilingual, ml_text, incremental) if not force else None
     tmp = version.new_build(index_root)
     try:
         if base is not None:
             assert incremental is not None  # a base is found only then
             result = _build_delta(store, embedder, multilingual, index_root, base, tmp, digest, embed_text, precision,
-                                  incremental, vector_cache, progress)
+                                  incremental, vector_cache, progress, multilingual_text)
             if result is not None:
                 return _published(store, index_root, result, keep_versions)
             version.discard(tmp)  # too much changed: a new base instead
             tmp = version.new_build(index_root)
         result = _build(store, reference, embedder, index_root, tmp, digest, progress, embed_text, multilingual,
-                        ann_settings, vector_cache, precision)
+                        ann_settings, vector_cache, precision, multilingual_text)
         return _published(store, index_root, result, keep_versions)
     except BaseException:
         version.discard(tmp)
@@ -227,13 +247,13 @@ def _version_name(digest: str) -> tuple[str, datetime]:
 def _build(
     store: Store, reference: Reference, embedder: Embedder, index_root: Path, tmp: Path, digest: str,
     progress: ProgressFactory | None, embed_text: str, multilingual: Embedder | None, ann_settings: AnnSettings,
-    vector_cache: Path | None, precision: str | None,
+    vector_cache: Path | None, precision: str | None, multilingual_text: str,
 ) -> BuildResult:
     """A full version (a base): every publication, its own FAISS index."""
     store.export_served(tmp / version.CATALOG)  # first: everything below reads this one consistent copy
     field_texts = [f"{f.label}. {f.description}" for f in reference.fields]
     field_vectors = embedder.encode(field_texts)
-    segment = _write_segment(tmp, embedder, multilingual, embed_text, field_vectors, index_root, vector_cache, progress)
+    segment = _write_segment(tmp, embedder, multilingual, embed_text, field_vectors, index_root, vector_cache, progress, multilingual_text)
     np.save(tmp / version.FIELDS, field_vectors)
     np.save(tmp / version.GOALS, embedder.encode([g.text for g in reference.goals]))
     index, ann_entry = ann.build_and_tune(segment.vectors, ann_settings)
@@ -266,6 +286,7 @@ def _build(
             "multilingual_embedded": segment.multilingual_embedded,
         },
         "multilingual_model": multilingual.name if multilingual is not None else None,
+        "multilingual_text": multilingual_text if multilingual is not None else None,
         "data_hash": digest,
         "built_at": built_at.isoformat(),
     }
@@ -275,7 +296,7 @@ def _build(
 
 def _delta_base(
     index_root: Path, reference: Reference, model: str, precision: str | None, embed_text: str,
-    multilingual: Embedder | None, incremental: Incremental | None,
+    multilingual: Embedder | None, multilingual_text: str | None, incremental: Incremental | None,
 ) -> Path | None:
     """The newest version, if the next one may be a delta on it: large enough, built the same way
     (model, precision, texts, multilingual space, the same fields and goals) and with its arrays."""
@@ -289,6 +310,7 @@ def _delta_base(
             manifest.get("format") == version.FORMAT and manifest.get("model") == model
             and (manifest.get("encoder_precision") or "fp32") == (precision or "fp32") and manifest.get("embed_text") == embed_text
             and manifest.get("multilingual_model") == (multilingual.name if multilingual is not None else None)
+            and manifest.get("multilingual_text") == multilingual_text
             and version.read_json(base / version.FIELD_IDS) == list(reference.field_ids)
             and version.read_json(base / version.GOAL_IDS) == [g.id for g in reference.goals]
             and (base / version.COLUMNS).is_dir()
@@ -302,6 +324,7 @@ def _delta_base(
 def _build_delta(
     store: Store, embedder: Embedder, multilingual: Embedder | None, index_root: Path, base: Path, tmp: Path, digest: str,
     embed_text: str, precision: str | None, incremental: Incremental, vector_cache: Path | None, progress: ProgressFactory | None,
+    multilingual_text: str,
 ) -> BuildResult | None:
     """An incremental version: the base's files hard-linked, and a delta holding the researchers
     that changed since the base was built (cumulative: against the base's own catalog). None when
@@ -317,8 +340,9 @@ def _build_delta(
         delta_publications = catalog.publication_count()
     if delta_publications > incremental.max_share * base_counts["publications"]:
         return None
+    centres = np.load(base / version.MULTILINGUAL_CENTRE) if multilingual is not None else None
     segment = _write_segment(delta, embedder, multilingual, embed_text, np.load(base / version.FIELDS),
-                             index_root, vector_cache, progress)
+                             index_root, vector_cache, progress, multilingual_text, centres)
     version.write_json(delta / version.SUPERSEDED, superseded)
     linked = version.link_base(base, tmp)
     name, built_at = _version_name(digest)

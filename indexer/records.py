@@ -19,9 +19,19 @@ _ID = ID_PATTERN
 MAX_PUBLICATIONS = 2000
 
 
+LEAD_CHARS = 800  # of the abstract, in the "title_lead" mode
+
+
 def embedding_text(title: str, abstract: str | None, mode: str = "title_abstract") -> str:
-    """What the embedder reads for a publication: the title, then the abstract (mode "title": the title alone)."""
-    return f"{title}. {abstract}" if abstract and mode == "title_abstract" else title
+    """What the embedder reads for a publication: the title, then the abstract (mode "title": the
+    title alone; "title_lead": the title and the abstract's first LEAD_CHARS characters, cut at a
+    word, for the multilingual model, whose cost grows faster than with the text's length)."""
+    if not abstract or mode == "title":
+        return title
+    if mode == "title_lead" and len(abstract) > LEAD_CHARS:
+        cut = abstract.rfind(" ", 0, LEAD_CHARS)
+        abstract = abstract[: cut if cut > 0 else LEAD_CHARS]
+    return f"{title}. {abstract}"
 
 
 def text_hash(title: str, abstract: str | None) -> str:

@@ -13,13 +13,18 @@ This module alone names the files of a version. A version is a directory under `
                        authorships; never batch jobs, their results or API keys
   columns/             what ranking reads, as arrays: links (CSR), years, citations, fields, norms (indexer/columns.py)
   lexical/             BM25 over the publications' texts, memory-mapped when served (indexer/lexical.py)
-  multilingual.npy     optional: titles embedded with the multilingual model, for Japanese queries
-  multilingual_keys.json multilingual_fields.npy multilingual_goals.npy   the same space's keys, fields, goals
+  multilingual.npy     optional, for Japanese queries: the titles embedded with the multilingual model
+  multilingual_lead.npy     and the titles with the abstracts' leads (each with its keys file, reused by later builds)
+  multilingual_centred.npy  what serving reads: those parts, each centred on its mean and renormalised,
+                       side by side (indexer/centring.py; centring takes away the direction every
+                       text shares, which made a few publications the nearest to every query)
+  multilingual_centre.npy   the parts' centres, one row each (a full build's means; a delta keeps its base's)
+  multilingual_keys.json multilingual_lead_keys.json multilingual_fields.npy multilingual_goals.npy
 
 An incremental version is its base's files, hard-linked (no bytes of their own), plus `delta/`:
 the researchers that changed since the base was built, their publications and those publications'
 vectors, laid out as above (catalog.sqlite, columns/, lexical/, vectors.npy, publication_ids.json,
-embedding_keys.json, multilingual.npy, multilingual_keys.json), and `superseded.json`, the base's
+embedding_keys.json, the multilingual parts, their keys and multilingual_centred.npy), and `superseded.json`, the base's
 researchers that the delta replaces or that are gone. The delta is cumulative against the base, so
 a version has at most one; a full build starts a new base when it grows past a share of it.
 
@@ -58,6 +63,8 @@ CATALOG = "catalog.sqlite"
 COLUMNS, LEXICAL = "columns", "lexical"
 DELTA, SUPERSEDED = "delta", "superseded.json"
 MULTILINGUAL_VECTORS, MULTILINGUAL_KEYS = "multilingual.npy", "multilingual_keys.json"
+MULTILINGUAL_LEAD_VECTORS, MULTILINGUAL_LEAD_KEYS = "multilingual_lead.npy", "multilingual_lead_keys.json"
+MULTILINGUAL_CENTRED, MULTILINGUAL_CENTRE = "multilingual_centred.npy", "multilingual_centre.npy"
 MULTILINGUAL_FIELDS, MULTILINGUAL_GOALS = "multilingual_fields.npy", "multilingual_goals.npy"
 READERS_DIR = ".readers"
 VERIFY_MAX_BYTES = 64 * 2**20  # larger files are checked by size when a version is opened (a checksum of GBs would delay serving)

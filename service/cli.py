@@ -398,14 +398,15 @@ def match(
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
     if as_json:
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
-               "query_fields": page.query.fields, "index_version": snap.version, "model": snap.model}
+               "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
+               "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
     for column in ("#", "score", "researcher", "country", "fields", "route", "best-matching publication"):
         table.add_column(column)
     for i, m in enumerate(page.matches):
-        row = match_row(offset + i + 1, m, page.query.fields, snap.version, snap.model)
+        row = match_row(offset + i + 1, m, page.query.fields, snap.version, page.answered.model)
         route = row["funding_route"]
         if m.route.joint_agencies:
             route += ": " + ", ".join(m.route.joint_agencies)
@@ -417,7 +418,9 @@ def match(
             ", ".join(f for f, _ in m.researcher.fields), route, f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
         )
     out.print(table)
-    out.print(f"index {snap.version}, model {snap.model}", style="dim")
+    out.print(f"index {snap.version}, model {page.answered.model}", style="dim")
+    if page.answered.note:
+        out.print(page.answered.note, style="dim")
 
 
 @app.command()
@@ -583,6 +586,7 @@ def evaluate(
     quick: Annotated[bool, typer.Option(help="Small sets: 300 demo researchers, 60 held-out queries.")] = False,
     openalex: Annotated[Path | None, typer.Option(help="OpenAlex records for the held-out publication set.")] = None,
     config: Annotated[list[str], typer.Option(help="Only these configurations (repeatable).")] = [],
+    split: Annotated[str | None, typer.Option(help="Only this half of the cross-lingual set: dev (chosen on) or test.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Measure ranking configurations on the labelled evaluation sets (hits@k, MRR, nDCG@10, pairwise loss)."""
@@ -602,20 +606,30 @@ def evaluate(
     if unknown:
         fail(f"unknown configuration(s) {sorted(unknown)}; known: {', '.join(c.name for c in CONFIGURATIONS)}", 2)
     with friendly_errors(), progress_bars() as factory:
-        rows = Evaluation(rt, source if source.exists() else None, quick, factory).run(chosen)
+        if split not in (None, "dev", "test"):
+            raise InvalidInput(f"--split is dev or test, not {split!r}")
+        rows = Evaluation(rt, source if source.exists() else None, quick, factory, split).run(chosen)
     if as_json:
         sys.stdout.write(rows_json(rows) + "\n")
         return
     table = Table("configuration", "set", "queries", "hits@1", "hits@5", "hits@10", "MRR", "nDCG@10", "pair loss",
-                  f"vs {BASELINE} [95% CI]", "index", "model",
+                  f"vs {BASELINE} [95% CI]", "first", "index", "model",
                   title=f"Evaluation ({'quick' if quick else 'full'} sets); pair loss: lower is better; "
                         f"vs {BASELINE}: difference in pair loss (graded sets) or MRR (the others), paired over the queries")
     for r in rows:
         versus = "-" if r.versus_baseline is None else "{:+.4f} [{:+.4f}, {:+.4f}]".format(*r.versus_baseline)
         table.add_row(r.configuration, r.set, str(r.queries), f"{r.hits1:.3f}", f"{r.hits5:.3f}", f"{r.hits10:.3f}",
-                      f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", versus, r.index_version, r.model)
+                      f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", versus, str(r.distinct_first),
+                      r.index_version, r.model)
     wide = Console(width=max(out.width, 220))
     wide.print(table)
+    wide.print("  first: how many different researchers come first over the set's queries (few: a hub comes first for many)")
+    for c in chosen:
+        pair = {r.set: r for r in rows if r.configuration == c.name and r.set.startswith("crosslingual_")}
+        en, ja = pair.get(f"crosslingual_en{'_' + split if split else ''}"), pair.get(f"crosslingual_ja{'_' + split if split else ''}")
+        if en and ja and en.mrr:
+            wide.print(f"  {c.name}: Japanese / English MRR {ja.mrr / en.mrr:.2f}x, distinct first {ja.distinct_first} / "
+                       f"{en.distinct_first} = {ja.distinct_first / max(en.distinct_first, 1):.2f}x", highlight=False)
     for c in chosen:
         wide.print(f"  {c.name}: {c.description}", highlight=False)
 

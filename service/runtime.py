@@ -119,6 +119,7 @@ class Runtime:
                 self.multilingual if self.settings.multilingual else None, self.settings.ann, self.settings.vector_cache,
                 self.settings.keep_versions,
                 Incremental(self.settings.incremental_min_publications, self.settings.incremental_max_share),
+                self.settings.multilingual_text,
             )
 
     @property

@@ -184,3 +184,20 @@ def test_a_match_says_where_its_time_went(client: TestClient) -> None:
     assert all(float(ms) >= 0 for ms in stages.values())
     goal = client.post("/v1/matches", json={"query": {"goal_id": 6}}).headers["server-timing"]
     assert "embed" not in goal and "search" in goal  # a goal's vector is stored: nothing to embed
+
+
+def test_every_answer_says_which_model_and_space_answered_it(tmp_path: Path) -> None:
+    rt = fake_runtime(tmp_path, multilingual_min_similarity=-1.0)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [researcher("ja", "KR", ("超伝導量子ビットの誤り訂正",)), researcher("en", "DE")]))
+    rt.build_index()
+    with TestClient(create_app(rt)) as client:
+        ja = client.post("/v1/matches", json={"query": {"text": "超伝導量子ビット"}}).json()
+        assert ja["space"] == "multilingual" and ja["model"] == rt.settings.multilingual_model
+        assert ja["scores_comparable_with_english"] is False and "English" in ja["note"]
+        en = client.post("/v1/matches", json={"query": {"text": "quantum error correction"}}).json()
+        assert en["space"] == "main" and en["model"] == rt.settings.model and en["scores_comparable_with_english"] and en["note"] is None
+        scores = client.post("/v1/scores", json={"query": {"text": "超伝導量子ビット"}, "researcher_ids": ["ja"]}).json()
+        assert scores["space"] == "multilingual" and scores["model"] == rt.settings.multilingual_model
+        page = client.get("/", params={"q": "超伝導量子ビット"})
+        assert "space-note" in page.text and "do not compare with those of English queries" in page.text
+        assert "space-note" not in client.get("/", params={"q": "quantum error correction"}).text

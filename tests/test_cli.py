@@ -108,10 +108,13 @@ def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: 
         assert text in table.output
     assert "vs profile [95% CI]" in table.output
     rows = json.loads(run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3", "--json").stdout)
-    assert {r["set"] for r in rows} == {"held_out", "goal_field", "graded", "graded_ja"}
+    assert {r["set"] for r in rows} == {"held_out", "goal_field", "graded", "graded_ja", "crosslingual_en", "crosslingual_ja"}
     assert next(r for r in rows if r["set"] == "held_out")["queries"] == 60
+    assert {r["queries"] for r in rows if r["set"].startswith("crosslingual")} == {40}  # the same works, described in each language
+    assert "Japanese / English MRR" in table.output and "first" in table.output
     for r in rows:
         assert 0 <= r["hits1"] <= r["hits5"] <= r["hits10"] <= 1 and 0 <= r["ndcg10"] <= 1
+        assert 1 <= r["distinct_first"] <= r["queries"]  # how many researchers came first: the hubness figure
         assert r["index_version"] and r["model"] == FAKE_MODEL
         assert (r["loss"] is not None) == r["set"].startswith("graded")
         # each configuration is compared with the baseline over the same queries

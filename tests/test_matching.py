@@ -146,3 +146,36 @@ def test_a_japanese_query_without_a_multilingual_space_is_refused(tmp_path: Path
     rt.build_index()
     with pytest.raises(InvalidInput, match="Japanese.*reads English only.*KAKEHASHI_MULTILINGUAL=true"):
         _match(rt, Query(text="誤り耐性量子コンピュータの超伝導量子ビットを研究する海外の研究者"))
+
+
+def test_the_multilingual_space_is_centred_and_a_japanese_query_with_it(tmp_path: Path) -> None:
+    import numpy as np
+
+    from indexer import version
+    from indexer.centring import centred, joined, joined_like
+
+    rt = fake_runtime(tmp_path)
+    rt.ingest(write_jsonl(tmp_path / "in.jsonl", [
+        researcher("en", "DE", ("Superconducting qubits",)),
+        researcher("ja", "KR", ("超伝導量子ビットの誤り訂正", "量子センシング")),
+        researcher("bio", "FR", ("Protein structure prediction",)),
+    ]))
+    built = rt.build_index().path
+    titles, leads = np.load(built / version.MULTILINGUAL_VECTORS), np.load(built / version.MULTILINGUAL_LEAD_VECTORS)
+    assert version.read_manifest(built)["multilingual_text"] == "title+title_lead"
+    assert not np.allclose(titles, leads)  # the title alone, and the title with the abstract's lead
+    centres = np.load(built / version.MULTILINGUAL_CENTRE)
+    assert np.allclose(centres, [titles.mean(axis=0), leads.mean(axis=0)], atol=1e-6)  # the direction every text shares
+    served = np.load(built / version.MULTILINGUAL_CENTRED)
+    assert np.allclose(served, joined([titles, leads], centres), atol=1e-6) and served.shape == (4, 768)
+    # a row's inner product with a joined query is the mean of the two parts' centred cosines
+    query = rt.multilingual.encode_query("超伝導量子ビット")
+    mean_cosine = (centred(titles, centres[0]) @ centred(query, centres[0]) + centred(leads, centres[1]) @ centred(query, centres[1])) / 2
+    assert np.allclose(served @ joined_like(query[None, :], centres)[0], mean_cosine, atol=1e-5)
+    snap = rt.snapshot()
+    page = _match(rt, Query(text="超伝導量子ビット"))
+    assert np.allclose(page.query.vector, joined_like(query[None, :], centres)[0], atol=1e-6)  # the query is joined like the space
+    assert page.answered.space == "multilingual" and page.answered.model == snap.multilingual.model
+    assert not page.answered.comparable_with_english and "do not compare with those of English queries" in page.answered.note
+    english = _match(rt, Query(text="superconducting qubits"))
+    assert english.answered.space == "main" and english.answered.comparable_with_english and not english.answered.note

@@ -46,7 +46,9 @@ def test_the_shipped_demo_vectors_are_current_and_agree_with_the_models(demo_bui
         sample = store.publications()[::577]  # 26 publications across the corpus
     ids = json.loads((built.path / "publication_ids.json").read_text())
     position = {pid: i for i, pid in enumerate(ids)}
-    for space, embedder, mode in (("vectors.npy", rt.embedder, "title_abstract"), ("multilingual.npy", rt.multilingual, "title")):
+    spaces = (("vectors.npy", rt.embedder, "title_abstract"), ("multilingual.npy", rt.multilingual, "title"),
+              ("multilingual_lead.npy", rt.multilingual, "title_lead"))
+    for space, embedder, mode in spaces:
         stored = np.load(built.path / space)[[position[p.id] for p in sample]]
         fresh = embedder.encode([p.text(mode) for p in sample])
         assert np.min(np.sum(stored * fresh, axis=1)) > 0.99, space

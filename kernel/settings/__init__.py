@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kernel.settings.embedding import MULTILINGUAL_MODEL, PACKAGED_MODEL, EmbeddingSettings, RaySettings
+from kernel.settings.embedding import MULTILINGUAL_MODEL, MULTILINGUAL_TEXT, PACKAGED_MODEL, EmbeddingSettings, RaySettings
 from kernel.settings.http import HttpSettings
 from kernel.settings.index import AnnSettings, IndexSettings
 from kernel.settings.ranking import Aggregation, Combination, MatchingSettings, RankingConfig, RankingWeights
@@ -17,7 +17,7 @@ from kernel.settings.sources import SourceSettings
 from kernel.settings.storage import StorageSettings
 
 __all__ = [
-    "MULTILINGUAL_MODEL", "PACKAGED_MODEL", "Aggregation", "AnnSettings", "Combination", "EmbeddingSettings", "HttpSettings",
+    "MULTILINGUAL_MODEL", "MULTILINGUAL_TEXT", "PACKAGED_MODEL", "Aggregation", "AnnSettings", "Combination", "EmbeddingSettings", "HttpSettings",
     "IndexSettings", "MatchingSettings", "RankingConfig", "RankingWeights", "RaySettings", "Settings", "SourceSettings", "StorageSettings",
     "get_settings",
 ]

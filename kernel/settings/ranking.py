@@ -45,7 +45,9 @@ class MatchingSettings(BaseModel):
     ranking: RankingConfig = RankingConfig()
     candidate_publications: int = Field(1000, ge=10)
     min_similarity: float = Field(0.15, ge=-1, le=1)
-    multilingual_min_similarity: float = Field(0.8, ge=-1, le=1)  # e5 similarities sit higher: see docs/evaluation.md
+    # the floor of a Japanese query's topical score in the centred multilingual space, whose similarities
+    # are about half the main model's (docs/evaluation.md); the logsumexp temperature scales with the two floors
+    multilingual_min_similarity: float = Field(0.08, ge=-1, le=1)
     evidence_count: int = Field(3, ge=1, le=10)
     recency_half_life_years: float = Field(8.0, gt=0)
     max_fields_per_query: int = Field(2, ge=1, le=5)

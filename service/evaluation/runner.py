@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embedder import Embedder, ProgressFn
-from kernel.paths import DEMO_LABELS, GRADED_QUERIES
+from kernel.paths import CROSSLINGUAL_QUERIES, DEMO_LABELS, GRADED_QUERIES
 from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
-from service.evaluation.sets import EvalSet, goal_field_set, graded_set, held_out_set, read_labels
+from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, read_labels
 from service.matching.matcher import TOPICAL_ONLY, Matcher
 from service.matching.query import Filters
 from service.matching.snapshot import Snapshot, load_newest
@@ -74,6 +74,7 @@ class Row:
     loss: float | None
     index_version: str
     model: str
+    distinct_first: int = 0  # how many different researchers come first over the set's queries (hubness: few is bad)
     # the set's main figure (pair loss on graded sets, else MRR) minus the baseline's, paired over
     # the same queries, with a 95% bootstrap interval; None when the baseline was not run
     versus_baseline: tuple[float, float, float] | None = None
@@ -135,9 +136,12 @@ def demo_subset(source: Path, target: Path, researchers: int) -> Path:
 
 
 class Evaluation:
-    def __init__(self, runtime: Runtime, openalex: Path | None, quick: bool, progress: Callable | None = None) -> None:
+    def __init__(self, runtime: Runtime, openalex: Path | None, quick: bool, progress: Callable | None = None,
+                 split: str | None = None) -> None:
+        """`split`: only that half (dev or test) of the cross-lingual set."""
         self.runtime = runtime
         self.quick = quick
+        self.split = split
         self.openalex = openalex
         self.embedder, self.multilingual = MemoEmbedder(runtime.embedder), MemoEmbedder(runtime.multilingual)
         self.states = States(runtime.settings, self.embedder, self.multilingual, progress)
@@ -148,8 +152,8 @@ class Evaluation:
 
     def sets(self, embed_text: str) -> list[EvalSet]:
         names = (["held_out"] if self.openalex else []) + ["goal_field", "graded"]
-        if embed_text == "title_abstract":
-            names.append("graded_ja")  # the multilingual space embeds titles whatever the main space does
+        if embed_text == "title_abstract":  # the sets in Japanese, and their English twins
+            names += ["graded_ja"] + (["crosslingual_en", "crosslingual_ja"] if self.openalex else [])
         return [self._set(name, embed_text) for name in names]
 
     def _set(self, name: str, embed_text: str) -> EvalSet:
@@ -157,9 +161,10 @@ class Evaluation:
         if key not in self._sets:
             corpus = "demo-quick" if self.quick else "demo"
             demo = self.states.snapshot(corpus, self.demo, embed_text, multilingual=embed_text == "title_abstract")
-            if name == "held_out":
-                snap = self.states.snapshot("openalex", self.openalex, embed_text)  # type: ignore[arg-type]
-                self._sets[key] = held_out_set(snap, limit=60 if self.quick else None)
+            if name in ("held_out", "crosslingual_en", "crosslingual_ja"):
+                snap = self.states.snapshot("openalex", self.openalex, embed_text, multilingual=embed_text == "title_abstract")  # type: ignore[arg-type]
+                self._sets[key] = held_out_set(snap, limit=60 if self.quick else None) if name == "held_out" else \
+                    crosslingual_set(snap, CROSSLINGUAL_QUERIES, japanese=name.endswith("_ja"), split=self.split)
             elif name == "goal_field":
                 self._sets[key] = goal_field_set(demo, self.runtime.reference, self.labels)
             else:
@@ -186,6 +191,7 @@ class Evaluation:
         everyone = np.arange(base.researcher_count)
         per_query: list[tuple[float, ...]] = []
         losses: list[float] = []
+        firsts: set[int] = set()
         for query in eval_set.queries:
             snap = base.without_publication(query.held_out) if query.held_out is not None else base
             resolved = matcher.resolver.resolve(snap, query.query, Filters())
@@ -194,6 +200,7 @@ class Evaluation:
             scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)
             finite = np.where(np.isfinite(scores), scores, -1.0)
+            firsts.add(int(np.argmax(finite)))
             first = metrics.first_relevant(finite, relevant)
             per_query.append((*(first.hits(k) if first else 0.0 for k in (1, 5, 10)),
                               first.reciprocal_rank() if first else 0.0, metrics.ndcg_at(finite, query.grades)))
@@ -203,7 +210,8 @@ class Evaluation:
         row = Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
                   loss=round(float(np.mean(losses)), 4) if losses else None,
                   index_version=base.version,
-                  model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model)
+                  model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model,
+                  distinct_first=len(firsts))
         return row, np.array(losses) if eval_set.graded else np.array([q[3] for q in per_query])
 
 

@@ -5,7 +5,10 @@
 - goal_field:  each Moonshot goal against the demo corpus, relevant = a researcher whose main
                field is one of the goal's fields;
 - graded:      natural-language project descriptions against the demo corpus, graded 0-3 from the
-               corpus's ground-truth labels (see data/evaluation/graded_queries.json).
+               corpus's ground-truth labels (see data/evaluation/graded_queries.json);
+- crosslingual_en / _ja: project descriptions written by hand for 40 real works of the OpenAlex
+               sample, once in English and once in Japanese with the same content
+               (data/evaluation/crosslingual_queries.json); each work held out as in held_out.
 """
 
 from __future__ import annotations
@@ -86,15 +89,40 @@ def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
     works is held out once (a single held-out work per author gave too few queries to tell
     configurations apart)."""
     abstracts = snap.abstracts()
-    works = snap.pub_counts
     queries: list[EvalQuery] = []
     for row, pub in enumerate(snap.publications):
-        authors = [a for a in snap.authors_of(np.array([row])) if works[a] >= 2]
-        if not authors:
+        grades = _held_out_grades(snap, row)
+        if grades is None:
             continue
-        grades = np.zeros(snap.researcher_count)
-        grades[authors] = 1.0
         queries.append(EvalQuery(pub.id, grades, text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=row))
         if limit is not None and len(queries) >= limit:
             break
     return EvalSet("held_out", snap, queries, graded=False)
+
+
+def _held_out_grades(snap: Snapshot, row: int) -> np.ndarray | None:
+    """Relevant for a held-out work: its authors who keep another work (None where there is none)."""
+    authors = [a for a in snap.authors_of(np.array([row])) if snap.pub_counts[a] >= 2]
+    if not authors:
+        return None
+    grades = np.zeros(snap.researcher_count)
+    grades[authors] = 1.0
+    return grades
+
+
+def crosslingual_set(snap: Snapshot, queries_path: Path, japanese: bool, split: str | None = None) -> EvalSet:
+    """The same works described in English or in Japanese: one query per description (of `split`
+    only, where given), the work held out of every profile; relevant as in held_out."""
+    doc = json.loads(queries_path.read_text(encoding="utf-8"))
+    row_of = {p.id: row for row, p in enumerate(snap.publications)}
+    queries = []
+    for q in doc["queries"]:
+        if split is not None and q["split"] != split:
+            continue
+        row = row_of.get(q["work"])
+        grades = _held_out_grades(snap, row) if row is not None else None
+        if grades is None:
+            raise ValueError(f"{queries_path.name}: work {q['work']} is not in the evaluation corpus with an author who has another work")
+        queries.append(EvalQuery(q["work"], grades, text=q["ja" if japanese else "en"], held_out=row))
+    return EvalSet(f"crosslingual_{'ja' if japanese else 'en'}{'_' + split if split else ''}", snap, queries, graded=False,
+                   multilingual=japanese)

@@ -19,7 +19,7 @@ from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
 from service.matching.query import Filters, Query, Weights
-from service.matching.resolve import QueryResolver, ResolvedQuery
+from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
 from service.matching.routes import FundingRoute, funding_route
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
@@ -73,6 +73,7 @@ class MatchPage:
     count: int
     query: ResolvedQuery
     weights: RankingWeights
+    answered: AnsweredIn  # the space, the model and whether the scores compare with an English query's
     stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
 
 
@@ -204,9 +205,9 @@ class Matcher:
         seg = ranking.Segments(lengths)
         sims = self._similarities(snap, pubs, query, known)
         config = self.settings.ranking
-        if query.multilingual:  # e5 similarities sit in a narrower band: scale the temperature to it
-            span = (1 - self.settings.multilingual_min_similarity) / max(1 - self.settings.min_similarity, 1e-6)
-            config = config.model_copy(update={"temperature": config.temperature * span})
+        if query.multilingual:  # the centred e5 similarities sit lower: the temperature scales with the floors
+            scale = self.settings.multilingual_min_similarity / self.settings.min_similarity if self.settings.min_similarity > 0 else 1.0
+            config = config.model_copy(update={"temperature": config.temperature * max(scale, 0.0)})
         norms = None
         if config.aggregation in ("profile", "hybrid"):
             if since_year is None and not query.multilingual and snap.profile_norms is not None:
@@ -287,7 +288,7 @@ class Matcher:
         stages.mark("rank")
         matches = self._explain(snap, ranked, [int(i) for i in order[offset : offset + limit]], resolved, filters.since_year, known)
         stages.mark("explain")
-        return MatchPage(matches, len(order), resolved, used_weights, stages.ms)
+        return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms)
 
     def score(
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,
@@ -302,7 +303,7 @@ class Matcher:
         used_weights = self.resolver.weights(weights)
         ranked = self.rank(snap, resolved, found, None, used_weights)
         matches = self._explain(snap, ranked, list(range(len(ranked.rows))), resolved, None)
-        return MatchPage(matches, len(matches), resolved, used_weights)
+        return MatchPage(matches, len(matches), resolved, used_weights, answered_in(snap, resolved))
 
     def goals_for_researcher(self, snap: Snapshot, researcher_id: str) -> list[GoalFit]:
         """Each goal scored like a query against this researcher's publications (topical only)."""

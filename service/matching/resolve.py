@@ -33,6 +33,32 @@ class ResolvedQuery:
     multilingual: bool = False  # a Japanese query, matched in the multilingual space
 
 
+@dataclass(frozen=True)
+class AnsweredIn:
+    """Which space answered a query, said with every answer: the model that embedded the query and
+    the publications it was compared with, what that model read of them, and whether the scores
+    stand on the same scale as an English query's (a Japanese query's do not: another model)."""
+
+    space: str  # "main" or "multilingual"
+    model: str
+    publication_text: str  # "title_abstract", "title" or "title_lead"
+    comparable_with_english: bool
+
+    @property
+    def note(self) -> str:
+        if self.comparable_with_english:
+            return ""
+        return (f"Matched in the multilingual space ({self.model}, over each publication's "
+                f"{'title, and its title with the lead of its abstract' if self.publication_text == 'title+title_lead' else 'title'}): "
+                "its scores are on that model's scale and do not compare with those of English queries.")
+
+
+def answered_in(snap: Snapshot, query: ResolvedQuery) -> AnsweredIn:
+    if query.multilingual and snap.multilingual is not None:
+        return AnsweredIn("multilingual", snap.multilingual.model, snap.multilingual.text, comparable_with_english=False)
+    return AnsweredIn("main", snap.model, snap.manifest.get("embed_text", "title_abstract"), comparable_with_english=True)
+
+
 class QueryResolver:
     def __init__(
         self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
@@ -69,7 +95,7 @@ class QueryResolver:
             raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
         if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
             space = self.multilingual_space(snap)
-            vector = self._multilingual().encode_query(text)  # type: ignore[misc]
+            vector = space.joined_query(self._multilingual().encode_query(text))  # type: ignore[misc]
             fields = query_fields(vector, space.field_vectors, snap.field_ids, self.settings.max_fields_per_query)
             return ResolvedQuery(vector, fields, "text (Japanese: multilingual model)", multilingual=True)
         vector = self._embedder().encode_query(text)

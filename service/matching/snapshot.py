@@ -25,6 +25,7 @@ import faiss
 import numpy as np
 
 from indexer import ann, version
+from indexer.centring import joined_like
 from indexer.columns import Columns, build_columns, distinct, ranges
 from indexer.lexical import LexicalIndex
 from indexer.records import embedding_text
@@ -53,12 +54,18 @@ class PublicationInfo:
 
 @dataclass(frozen=True)
 class MultilingualSpace:
-    """Publication titles and field descriptions embedded with the multilingual model."""
+    """The publications, field descriptions and goals embedded with the multilingual model, each
+    part centred and the parts joined (indexer/centring.py); a query is joined the same way."""
 
     model: str
     vectors: np.ndarray | SegmentedVectors  # one row per publication, as in Snapshot.vectors
     field_vectors: np.ndarray
     goal_vectors: np.ndarray
+    centres: np.ndarray  # one row per part; zeros for a version from before the space was centred
+    text: str  # what it embeds of a publication: "title+title_lead" or "title"
+
+    def joined_query(self, vector: np.ndarray) -> np.ndarray:
+        return joined_like(vector[None, :], self.centres)[0]
 
 
 class SegmentedVectors:
@@ -420,8 +427,10 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
             with Store(path / version.CATALOG, read_only=True) as catalog:
                 texts = {p.id: embedding_text(p.title, p.abstract) for p in catalog.publications()}
             lexical_index = LexicalIndex.build([texts[str(p)] for p in pub_ids])
+    # the centred rows where the version has them (a version from before: the rows as embedded, and no centre)
+    multilingual_file = version.MULTILINGUAL_CENTRED if (path / version.MULTILINGUAL_CENTRED).exists() else version.MULTILINGUAL_VECTORS
     multilingual_vectors: np.ndarray | SegmentedVectors | None = (
-        np.load(path / version.MULTILINGUAL_VECTORS, mmap_mode="r") if manifest.get("multilingual_model") else None)
+        np.load(path / multilingual_file, mmap_mode="r") if manifest.get("multilingual_model") else None)
     delta = version.delta_of(path)
     superseded: frozenset[str] = frozenset()
     pub_key = None
@@ -441,17 +450,22 @@ def load_snapshot(path: Path, model: str, lexical: bool = False, mmap_min_bytes:
         if lexical_index is not None:
             lexical_index = SegmentedLexical(lexical_index, LexicalIndex.load(delta / version.LEXICAL))
         if multilingual_vectors is not None:
-            multilingual_vectors = SegmentedVectors(multilingual_vectors, np.load(delta / version.MULTILINGUAL_VECTORS, mmap_mode="r"))
+            multilingual_vectors = SegmentedVectors(multilingual_vectors, np.load(delta / multilingual_file, mmap_mode="r"))
     return Snapshot(
         path=path, manifest=manifest, vectors=vectors, index=index, pub_ids=pub_ids, columns=columns,
         field_ids=field_ids, field_vectors=field_vectors, goal_ids=goal_ids, goal_vectors=np.load(path / version.GOALS),
         lexical=lexical_index,
-        multilingual=MultilingualSpace(
-            manifest["multilingual_model"], multilingual_vectors,
-            np.load(path / version.MULTILINGUAL_FIELDS), np.load(path / version.MULTILINGUAL_GOALS),
-        ) if multilingual_vectors is not None else None,
+        multilingual=_multilingual_space(path, manifest, multilingual_vectors) if multilingual_vectors is not None else None,
         delta=delta, superseded=superseded, pub_key=pub_key,
     )
+
+
+def _multilingual_space(path: Path, manifest: dict[str, Any], vectors: np.ndarray | SegmentedVectors) -> MultilingualSpace:
+    fields, goals = np.load(path / version.MULTILINGUAL_FIELDS), np.load(path / version.MULTILINGUAL_GOALS)
+    centres = (np.load(path / version.MULTILINGUAL_CENTRE) if (path / version.MULTILINGUAL_CENTRE).exists()
+               else np.zeros((1, fields.shape[1]), np.float32))  # a version from before: one part, not centred
+    return MultilingualSpace(manifest["multilingual_model"], vectors, joined_like(fields, centres), joined_like(goals, centres),
+                             centres, manifest.get("multilingual_text") or "title")
 
 
 def load_newest(index_root: Path, model: str, lexical: bool = False, mmap_min_bytes: int = 2**29) -> tuple[Snapshot | None, list[str]]:

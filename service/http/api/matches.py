@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,7 @@ from service.http.api.versioned import v1_router
 from service.http.deps import READ, RuntimeDep, SnapshotDep
 from service.http.schemas import MatchOut, match_out
 from service.matching.query import Filters, Id, Query, Weights
+from service.matching.resolve import AnsweredIn
 
 router = v1_router(tags=["matching"], dependencies=[READ])
 
@@ -26,14 +28,28 @@ class MatchRequest(BaseModel):
     offset: int = Field(0, ge=0, le=10_000)
 
 
-class MatchPageOut(BaseModel):
+class AnsweredOut(BaseModel):
+    """The model that embedded the query and the publications it was compared with, and whether the
+    scores stand on the same scale as an English query's."""
+
+    model: str
+    space: Literal["main", "multilingual"] = Field(description="multilingual: a Japanese query, matched with the multilingual model")
+    scores_comparable_with_english: bool
+    note: str | None = Field(description="What the space means for reading the scores, where it is not the main one")
+
+
+def answered_out(answered: AnsweredIn) -> dict[str, object]:
+    return {"model": answered.model, "space": answered.space, "scores_comparable_with_english": answered.comparable_with_english,
+            "note": answered.note or None}
+
+
+class MatchPageOut(AnsweredOut):
     data: list[MatchOut]
     count: int
     limit: int
     offset: int
     query_fields: list[str]
     index_version: str
-    model: str
 
 
 class ScoreRequest(BaseModel):
@@ -51,12 +67,11 @@ class ScoreOut(BaseModel):
     funding_route: str
 
 
-class ScoresOut(BaseModel):
+class ScoresOut(AnsweredOut):
     data: list[ScoreOut]
     count: int
     query_fields: list[str]
     index_version: str
-    model: str
 
 
 @router.post("/matches", operation_id="matches.create", response_model=MatchPageOut)
@@ -74,7 +89,7 @@ def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
     out = MatchPageOut(
         data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
         count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
-        index_version=snap.version, model=snap.model,
+        index_version=snap.version, **answered_out(page.answered),
     ).model_dump_json()
     stages = {**page.stages_ms, "serialise": 1000 * (time.perf_counter() - started)}
     timing = ", ".join(f"{name};dur={ms:.2f}" for name, ms in stages.items())
@@ -87,4 +102,4 @@ def scores(body: ScoreRequest, rt: RuntimeDep, snap: SnapshotDep) -> ScoresOut:
     page = rt.matcher.score(snap, body.query, body.researcher_ids, body.weights)
     data = [ScoreOut(researcher_id=m.researcher.id, score=m.score, components=m.components.as_dict(), funding_route=m.route.route)
             for m in page.matches]
-    return ScoresOut(data=data, count=page.count, query_fields=page.query.fields, index_version=snap.version, model=snap.model)
+    return ScoresOut(data=data, count=page.count, query_fields=page.query.fields, index_version=snap.version, **answered_out(page.answered))

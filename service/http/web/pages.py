@@ -123,7 +123,7 @@ def search(request: Request, rt: RuntimeDep) -> Response:
         count=page.count, offset=wanted.offset, page_number=wanted.offset // wanted.limit + 1, last_page=last_page,
         query_fields=page.query.fields, description=page.query.description,
         like_name=snap.researcher(form.like).name if form.like else None,
-        index_version=snap.version, model=snap.model,
+        index_version=snap.version, model=page.answered.model, space_note=page.answered.note,
     )
 
 
@@ -143,7 +143,7 @@ def export(request: Request, rt: RuntimeDep) -> Response:
 
     def rows() -> Iterator[dict[str, Any]]:
         for i, m in enumerate(page.matches):
-            yield export_row(i + 1, m, page.query.fields, snap.version, snap.model)
+            yield export_row(i + 1, m, page.query.fields, snap.version, page.answered.model)
 
     headers = {"Content-Disposition": 'attachment; filename="kakehashi-matches.csv"'}
     return StreamingResponse(csv_chunks(rows(), EXPORT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers)
