@@ -117,6 +117,18 @@ def _embed_publications(
     return vectors, keys, len(unique)
 
 
+JOIN_ROWS = 100_000  # rows joined at a time: the joined space is never whole in memory beside its parts
+
+
+def _save_joined(path: Path, parts: list[np.ndarray], centres: np.ndarray) -> None:
+    rows = len(parts[0])
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, sum(p.shape[1] for p in parts)))
+    for start in range(0, rows, JOIN_ROWS):
+        out[start : start + JOIN_ROWS] = joined([p[start : start + JOIN_ROWS] for p in parts], centres)
+    out.flush()
+    del out
+
+
 @dataclass(frozen=True)
 class Incremental:
     """When a build writes only what changed (a delta beside the base's files, indexer/version.py)."""
@@ -168,7 +180,7 @@ def _write_segment(
             if multilingual_centres is None:
                 multilingual_centres = np.stack([p.mean(axis=0) if len(p) else np.zeros(multilingual.dimension) for p in parts]).astype(np.float32)
                 np.save(directory / version.MULTILINGUAL_CENTRE, multilingual_centres)
-            np.save(directory / version.MULTILINGUAL_CENTRED, joined(parts, multilingual_centres))
+            _save_joined(directory / version.MULTILINGUAL_CENTRED, parts, multilingual_centres)
             del parts
         if progress:
             progress("Writing the index version", 0)

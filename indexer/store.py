@@ -120,6 +120,20 @@ def _shared_rewrite(conn: sqlite3.Connection, record: ResearcherRecord,
     return None
 
 
+def _refusals(conn: sqlite3.Connection, records: Sequence[ResearcherRecord]) -> dict[str, SharedRewrite]:
+    """The records to refuse, by researcher id: those that would rewrite a shared publication. A
+    record's rewrite is allowed when every other holder is among the accepted records carrying the
+    same new text, so a refusal can take another's agreement away: repeated until nothing changes."""
+    refused: dict[str, SharedRewrite] = {}
+    while True:
+        accepted = [r for r in records if r.id not in refused]
+        carriers = _carriers(accepted)
+        found = {r.id: rewrite for r in accepted if (rewrite := _shared_rewrite(conn, r, carriers)) is not None}
+        if not found:
+            return refused
+        refused.update(found)
+
+
 class Store:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         """`read_only`: a store or a copy of one (an index version's catalog) that is only read."""
@@ -146,22 +160,18 @@ class Store:
         publication that only it holds, but not rewrite one that other researchers hold too, unless
         every other holder is in `records` with the same new text. Such a record is refused whole
         (`refused`), and nothing of it is written."""
-        added = updated = unchanged = 0
-        refused: list[SharedRewrite] = []
+        added = updated = 0
         now = time.time()
         with self.transaction() as conn:
             dropped: set[str] = set()  # publications that may have lost their last author
-            carriers = _carriers(records)
-            for record in records:
-                digest = record.content_hash
-                row = conn.execute("SELECT content_hash FROM researchers WHERE id = ?", (record.id,)).fetchone()
-                if row is not None and row["content_hash"] == digest:
-                    unchanged += 1
+            stored = {r.id: conn.execute("SELECT content_hash FROM researchers WHERE id = ?", (r.id,)).fetchone() for r in records}
+            pending = [r for r in records if stored[r.id] is None or stored[r.id]["content_hash"] != r.content_hash]
+            unchanged = len(records) - len(pending)
+            refused = _refusals(conn, pending)
+            for record in pending:
+                if record.id in refused:
                     continue
-                rewrite = _shared_rewrite(conn, record, carriers)
-                if rewrite is not None:
-                    refused.append(rewrite)
-                    continue
+                digest, row = record.content_hash, stored[record.id]
                 if row is None:
                     added += 1
                 else:
@@ -178,7 +188,7 @@ class Store:
                     conn.execute("INSERT INTO authorships (researcher_id, publication_id, position) VALUES (?,?,?)",
                                  (record.id, pub.id, position))
             self._drop_orphan_publications(conn, dropped)
-        return UpsertCounts(added, updated, unchanged, tuple(refused))
+        return UpsertCounts(added, updated, unchanged, tuple(refused.values()))
 
     def delete_researcher(self, researcher_id: str) -> bool:
         """Removes the researcher, their authorships and the publications no one else wrote."""

@@ -97,7 +97,12 @@ class Arrangement(_Strict):
     partner_agencies: tuple[str, ...] = Field(min_length=1)
     program: str = Field(min_length=1)
     fields: tuple[str, ...] = Field(min_length=1)
-    confidence: str = Field(pattern=r"^(documented|uncertain)$")
+    confidence: str = Field(pattern=r"^(documented|uncertain)$")  # of the field scope
+    # standing: an agreement under which calls or funding recur; call: joint calls, the last in
+    # `last_call_year`; one_off: a single past project or call (evidence of collaboration, not a route)
+    kind: str = Field("standing", pattern=r"^(standing|call|one_off)$")
+    last_call_year: int | None = Field(None, ge=1990, le=2100)
+    source: str | None = None  # where this arrangement was read, where it is not the entry's source
     note: str | None = None
 
     def covers(self, field: str) -> bool:

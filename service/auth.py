@@ -151,3 +151,27 @@ class RateLimiter:
             self._buckets[caller] = (tokens - cost, now)
             if len(self._buckets) > 100_000:  # forget idle callers
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+
+
+class RepeatedFailures:
+    """The keys each caller failed with lately (their digests, a few per caller, for ten minutes): a
+    key that failed once is not counted against the caller again, so a revoked key left in a
+    browser's cookie, sent with every request, does not lock its address out; guessing needs new
+    keys, and each new one counts."""
+
+    def __init__(self, per_caller: int = 32, seconds: float = 600.0) -> None:
+        self.per_caller, self.seconds = per_caller, seconds
+        self._seen: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def first(self, caller: str, key: str) -> bool:
+        """Whether this is the first failure of `key` from `caller` lately (and remember it)."""
+        digest, now = _digest(key), time.monotonic()
+        with self._lock:
+            seen = {k: t for k, t in self._seen.get(caller, {}).items() if now - t < self.seconds}
+            new = digest not in seen
+            seen[digest] = now
+            self._seen[caller] = dict(list(seen.items())[-self.per_caller:])
+            if len(self._seen) > 100_000:  # forget idle callers
+                self._seen = {c: v for c, v in self._seen.items() if v and now - max(v.values()) < self.seconds}
+            return new

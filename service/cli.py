@@ -499,13 +499,13 @@ def batch(
             rules = AssignmentRules(partners_per_project=k, max_projects_per_researcher=c, min_countries=min_countries,
                                     max_per_country=max_per_country, excluded_pairs=pairs, candidates_per_project=candidates)
         request = BatchRequest(queries=queries, options=BatchOptions(limit=limit, assignment=rules))
+        rt.snapshot()  # the index loaded first: the job's lease starts beating as soon as it exists
         jobs = JobStore(rt.settings.store_path)
         leases = Leases(rt.settings.store_path, rt.settings.lease_seconds)
         job = jobs.create(request, leases=leases)  # run here: a service on the same store leaves it alone
-        rt.snapshot()
-        with progress_bars() as factory, leases.hold(lease_name(job.id), taken=True):
+        with progress_bars() as factory, leases.hold(lease_name(job.id), taken=True) as held:
             advance = factory(f"batch {job.id[:8]}", len(queries))
-            job = run_job(rt, jobs, job.id, on_query=lambda done, total: advance(1), request=request)
+            job = run_job(rt, jobs, job.id, stop=held.lost.is_set, on_query=lambda done, total: advance(1), request=request)
         for e in jobs.query_errors(job.id):
             err.print(f"[yellow]query {e['query_id']!r}:[/] {e['error']}", highlight=False)
         if job.state != SUCCEEDED:

@@ -23,7 +23,7 @@ from indexer import schema
 from indexer.schema import connect
 
 log = logging.getLogger("kakehashi.leases")
-PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a lease holder
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"  # this process; each Leases object holds as itself within it
 
 _ACQUIRE = """INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)
               ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until
@@ -40,8 +40,10 @@ class Held:
 
 
 class Leases:
-    def __init__(self, path: Path, seconds: float = 30.0, holder: str = PROCESS) -> None:
-        self.path, self.seconds, self.holder = path, seconds, holder
+    def __init__(self, path: Path, seconds: float = 30.0, holder: str | None = None) -> None:
+        """`holder`: who holds what this object acquires (by default this process and a token of
+        this object's own, so that two holders in one process never both hold a lease)."""
+        self.path, self.seconds, self.holder = path, seconds, holder or f"{PROCESS}:{uuid.uuid4().hex[:8]}"
         schema.ensure(path)
 
     def acquire(self, name: str, conn: sqlite3.Connection | None = None) -> bool:

@@ -118,7 +118,8 @@ def test_country_view(client: TestClient) -> None:
     assert body["routes"]["quantum_technology"]["route"] == "direct"
     assert 0 <= body["strength"]["artificial_intelligence"]["strength"] <= 1
     assert client.get("/v1/countries/TW").json()["routes"]["semiconductors"]["no_government_channel"] is True
-    assert client.get("/v1/countries/BR").json()["note"] == "Not in the counterpart agency registry."
+    assert client.get("/v1/countries/BR").json()["note"].startswith("Not in the counterpart agency registry yet")
+    assert "Covered through EU (EC)" in client.get("/v1/countries/AT").json()["note"]
     _problem(client.get("/v1/countries/XX"), 404)
     _problem(client.get("/v1/countries/USA"), 422)
 

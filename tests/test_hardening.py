@@ -63,6 +63,11 @@ def test_a_csv_field_over_the_csv_limit_or_json_nested_too_deep_is_a_422_naming_
         assert deep_lines.status_code == 422 and "line 1" in deep_lines.json()["detail"]
         deep_body = client.post("/v1/batch-jobs", content=DEEP_JSON, headers={**bearer(key), "content-type": "application/json"})
         assert deep_body.status_code == 422
+        long_number = client.post("/v1/batch-jobs", files={"file": ("p.json", '[{"id": "a", "query": {"goal_id": ' + "1" * 5000 + "}}]", "application/json")},
+                                  headers=bearer(key))
+        assert long_number.status_code == 422 and "not usable JSON" in long_number.json()["detail"]
+        wide_header = client.post("/v1/batch-jobs", files={"file": ("p.csv", "x" * 200_000 + ",id\n", "text/csv")}, headers=bearer(key))
+        assert wide_header.status_code == 422 and "line 1" in wide_header.json()["detail"]
         client.post("/key", data={"key": key})
         page = client.post("/batch", files={"file": ("p.csv", WIDE_CSV, "text/csv")})
         assert page.status_code == 422 and "line 3" in page.text
@@ -136,6 +141,15 @@ def test_a_researcher_write_may_keep_or_drop_a_shared_publication_but_not_rewrit
     with quiet.store() as store:
         assert store.publications_by_id([pid])[pid].title == stored.title
         assert {r for r, p in store.authorships() if p == pid} == set(holders)
+    # a record that another's agreement would let through is refused once that other is refused
+    other = {"id": "other-paper", "title": "Held by co-a alone", "year": 2022}
+    quiet.ingest(write_jsonl(tmp_path / "other.jsonl", [{**researcher("co-a"), "publications": [{**as_stored}, other]}]))
+    pair = [{**researcher("co-b"), "publications": [{**as_stored, "title": "Corrected"}]},
+            {**researcher("co-c"), "publications": [{**as_stored, "title": "Corrected"}, {**other, "title": "Rewritten"}]}]
+    report = quiet.ingest(write_jsonl(tmp_path / "pair.jsonl", pair))
+    assert report.rejected == 2  # co-c rewrites co-a's other paper; then co-b alone would rewrite co-a's and co-c's copy
+    with quiet.store() as store:
+        assert store.publications_by_id([pid])[pid].title == stored.title
     # the house ingest refuses the same rewrite as a rejection naming the record and field
     source = write_jsonl(tmp_path / "house.jsonl", [{**researcher("hj-3"), "publications": [{**as_stored, "title": "Rewritten"}]}])
     report = quiet.ingest(source)
@@ -182,6 +196,8 @@ def test_a_lease_that_stops_beating_is_taken_over_and_one_that_beats_is_kept(tmp
         time.sleep(1.5)  # longer than the lease: the heartbeat kept it
         assert not first.acquire("job:b") and not held.lost.is_set()
     assert first.acquire("job:b")  # released at the end of the block
+    one, two = Leases(store, seconds=30), Leases(store, seconds=30)  # two holders in one process (two threads)
+    assert one.acquire("index-build") and not two.acquire("index-build")
 
 
 def test_two_processes_asked_to_build_at_once_build_one_version(quiet: Runtime) -> None:
@@ -265,10 +281,13 @@ def test_an_address_that_keeps_sending_bad_keys_gets_429_for_a_while(quiet: Runt
     runtime = fake_runtime(quiet.settings.data_dir, auth_failures_per_minute=6, auth_failures_burst=5)
     good = api_key(runtime, "batch")
     with TestClient(create_app(runtime)) as client:
-        answers = [client.get("/v1/batch-jobs", headers=bearer(f"kk_{i:012x}_guess")).status_code for i in range(8)]
-        assert answers[:5] == [401] * 5 and set(answers[5:]) == {429}
+        stale = [client.get("/v1/batch-jobs", headers=bearer("kk_000000000000_revoked")).status_code for _ in range(20)]
+        assert set(stale) == {401}  # the same bad key again (a revoked key in a cookie) counts once
+        answers = [client.get("/v1/batch-jobs", headers=bearer(f"kk_{i:012x}_guess")).status_code for i in range(1, 8)]
+        assert answers[:4] == [401] * 4 and set(answers[4:]) == {429}
         locked = client.get("/v1/batch-jobs", headers=bearer(good))
         assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1 and "not valid" in locked.json()["detail"]
+        assert client.post("/key", data={"key": good}, follow_redirects=False).status_code == 429  # the page's key form too
 
 
 def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(demo_state: Path, tmp_path: Path) -> None:

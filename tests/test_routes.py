@@ -37,18 +37,46 @@ def test_japan_is_domestic_and_unknown_country_has_no_route() -> None:
     assert funding_route(None, ["robotics"], REF).route == "unknown"
 
 
-def test_eu_member_inherits_the_eu_arrangement() -> None:
-    route = funding_route("NL", ["semiconductors"], REF)
-    assert route.route == "joint" and route.joint_options[0].partner_agencies == ("EC",)
-    assert funding_route("NL", ["quantum_technology"], REF).route == "direct"
+def test_a_past_one_off_project_is_evidence_never_a_route() -> None:
+    """The EU's one JST-EC project made every EU member's semiconductor researchers "joint"."""
+    for country in ("NL", "DE", "AT", "PL"):
+        for field in ("semiconductors", "energy_fusion"):
+            route = funding_route(country, [field], REF)
+            assert all(o.kind != "one_off" for o in route.joint_options), (country, field)
+            assert "EC" not in route.joint_agencies
+    dutch = funding_route("NL", ["semiconductors"], REF)
+    assert (dutch.route, dutch.basis) == ("direct", "no_arrangement_found")
+    assert [o.partner_agencies for o in dutch.evidence] == [("EC",)] and "evidence, not a route" in (dutch.note or "")
+    assert "NWO" in (dutch.note or "") and dutch.no_counterpart_agency  # the agency exists: no arrangement was found for it
+    assert dutch.via == ("EU",)
+    assert not funding_route("NL", ["quantum_technology"], REF).evidence  # the project was on power electronics
 
 
-@pytest.mark.parametrize("country", ["BR", "IN", "AU"])
-def test_countries_without_arrangements_are_direct(country: str) -> None:
-    assert funding_route(country, ["materials"], REF).route == "direct"
+def test_a_country_the_registry_does_not_cover_is_never_silently_direct() -> None:
+    for country in ("BR", "AT"):  # Austria: only through the EU
+        route = funding_route(country, ["materials"], REF)
+        assert (route.route, route.basis) == ("unknown", "not_in_registry")
+        assert "not in the counterpart agency registry" in (route.note or "") and "direct route is open" in (route.note or "")
+        assert route.ip_conditions == IP_CONDITIONS  # what the direct route would ask, said all the same
+    assert funding_route("AT", ["materials"], REF).via == ("EU",)
+
+
+def test_a_registered_country_without_an_arrangement_is_direct_naming_its_agencies() -> None:
+    route = funding_route("AU", ["materials"], REF)
+    assert (route.route, route.basis) == ("direct", "no_arrangement_found")
+    assert all(a in (route.note or "") for a in ("ARC", "NHMRC", "CSIRO")) and "not proof" in (route.note or "")
+
+
+def test_a_call_says_its_last_year_and_each_arrangement_its_source() -> None:
+    route = funding_route("IN", ["materials"], REF)
+    assert route.route == "joint" and route.basis == "arrangement"
+    (option,) = route.joint_options
+    assert (option.partner_agencies, option.kind, option.last_call_year) == (("DST",), "call", 2020)
+    assert "last call 2020" in (route.note or "") and option.source and option.source.startswith("https://")
+    assert all(o.source for c in REF.registry for o in funding_route(c, ["materials"], REF).joint_options)
 
 
 def test_uncertain_arrangements_say_so() -> None:
     route = funding_route("GB", ["robotics"], REF)  # only the AdCORP entry, whose scope is not recorded
-    assert route.route == "joint"
+    assert route.route == "joint" and route.basis == "uncertain_arrangement"
     assert "uncertain" in (route.note or "")

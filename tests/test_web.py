@@ -238,3 +238,41 @@ def test_search_form_errors_name_their_controls(shared_runtime: Runtime) -> None
     with pytest.raises(FormErrors) as caught:
         SearchForm(goal="11", since="1700", per="7", fields=("alchemy",), page="0").to_request(reference)
     assert set(caught.value.errors) == {"goal", "since", "per", "field", "page"}
+
+
+def test_every_surface_gives_one_route_for_a_researcher_and_a_field(served: TestClient) -> None:
+    """The card (API and page), the country view, the researcher view and a batch row take the route
+    from one function, so they agree, for every route state: an arrangement, an uncertain one, none
+    found, no government channel, a country not in the registry (Austria, an EU member, whose EU
+    one-off project is evidence, never a route)."""
+    cases = {  # country: (field, the route and its basis)
+        "AT": ("semiconductors", ("unknown", "not_in_registry")), "NL": ("energy_fusion", ("direct", "no_arrangement_found")),
+        "TW": ("semiconductors", ("direct", "no_government_channel")), "IN": ("materials", ("joint", "arrangement")),
+        "GB": ("robotics", ("joint", "uncertain_arrangement")),
+    }
+    queries = [{"id": c, "query": {"text": "devices, materials and systems"}, "filters": {"fields": [f], "countries": [c]}} for c, (f, _) in cases.items()]
+    job = served.post("/v1/batch-jobs", json={"queries": queries, "options": {"limit": 3}}).json()
+    deadline = time.monotonic() + 60
+    while served.get(f"/v1/batch-jobs/{job['id']}").json()["state"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rows = {r["researcher_id"]: r for r in served.get(f"/v1/batch-jobs/{job['id']}/results?format=json").json()}
+    for q in queries:
+        country, (field, expected) = q["id"], cases[q["id"]]
+        page = served.post("/v1/matches", json={k: q[k] for k in ("query", "filters")} | {"limit": 3}).json()
+        assert page["query_fields"] == [field] and page["data"], country
+        match = page["data"][0]
+        card = match["funding_route"]
+        assert (card["route"], card["basis"]) == expected, country
+        assert served.get(f"/v1/countries/{country}").json()["routes"][field] == card
+        routes = served.get(f"/v1/researchers/{match['researcher']['id']}").json()["funding_routes"]
+        assert routes.get(field, card) == card
+        row = rows[match["researcher"]["id"]]
+        assert (row["funding_route"], row["route_basis"]) == expected
+        assert all(o["kind"] != "one_off" for o in card["joint_options"]) and "EC" not in row["joint_agencies"]
+        if country in ("AT", "NL"):  # the EU's one JST-EC project on power electronics: evidence only
+            assert [o["partner_agencies"] for o in card["evidence"]] == [["EC"]] and card["via"] == ["EU"]
+    html = served.get("/", params={"q": "devices, materials and systems", "field": "semiconductors", "country": "AT"}).text
+    assert "Route not known · country not in the registry" in html and "evidence, not a route" in html
+    listing = served.get("/countries").text
+    assert re.search(r'countries/AT">Austria</a>.*?not in the registry yet.*?EU member \(EC\)', listing, re.S)

@@ -35,7 +35,7 @@ class EmbeddingSettings(BaseModel):
     multilingual_model: str = MULTILINGUAL_MODEL
     # what the multilingual model reads per publication, each embedded apart and joined: the title, and the
     # title with the abstract's first 800 characters (docs/evaluation.md: Japanese MRR 0.75x English over
-    # titles alone, 1.0x with both); or the title alone (about 7x faster to build)
+    # titles alone, 1.0x with both); or the title alone (about 10x faster to build; centred, 0.65x on the dev half)
     multilingual_text: Literal["title+title_lead", "title"] = MULTILINGUAL_TEXT
     ray: RaySettings = RaySettings()
     # Vectors shipped for the demo corpus (indexer/vector_cache.py), verified before use; None: embed everything.

@@ -121,6 +121,8 @@ def _json(text: str, where: str) -> Any:
         raise InvalidInput(f"{where}not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
         raise InvalidInput(f"{where}JSON nested too deeply to be a batch of queries") from None
+    except ValueError as exc:  # a number too long to convert, and the like
+        raise InvalidInput(f"{where}not usable JSON ({exc})") from None
 
 
 def parse_queries(content: bytes, kind: str) -> list[BatchQuery]:
@@ -132,11 +134,11 @@ def parse_queries(content: bytes, kind: str) -> list[BatchQuery]:
     records: list[tuple[int, Any]]
     if kind == "csv":
         reader = csv.DictReader(io.StringIO(text))
-        missing = {"id"} - set(reader.fieldnames or [])
-        if missing or not set(CSV_QUERY_COLUMNS) & set(reader.fieldnames or []):
-            raise InvalidInput(f"the CSV header needs an id column and one of {', '.join(CSV_QUERY_COLUMNS)}; got {reader.fieldnames}")
         records = []
         try:
+            header = reader.fieldnames or []
+            if "id" not in header or not set(CSV_QUERY_COLUMNS) & set(header):
+                raise InvalidInput(f"the CSV header needs an id column and one of {', '.join(CSV_QUERY_COLUMNS)}; got {header}")
             for row in reader:
                 records.append((reader.line_num, _csv_record(row)))
         except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, a broken quote

@@ -190,11 +190,20 @@ class JobStore:
             return conn.execute(f"SELECT 1 FROM batch_jobs j WHERE j.{_RUNNABLE} AND j.owner IS NOT ? AND {_LEASE_FREE} LIMIT 1",
                                 (owner, time.time())).fetchone() is not None
 
+    PRUNE_CHUNK = 20  # jobs a transaction: their results can be 100,000s of rows, and writers wait meanwhile
+
     def prune(self, retention_seconds: float) -> int:
-        """Deletes the jobs finished more than `retention_seconds` ago, with their results; how many."""
-        with self._transaction() as conn:
-            return conn.execute(f"DELETE FROM batch_jobs WHERE state IN ({','.join('?' * len(FINISHED))}) AND finished_at < ?",
-                                (*FINISHED, time.time() - retention_seconds)).rowcount
+        """Deletes the jobs finished more than `retention_seconds` ago, with their results, a few jobs
+        a transaction (a store upgraded with a long history keeps its write lock short); how many."""
+        cutoff, pruned = time.time() - retention_seconds, 0
+        while True:
+            with self._transaction() as conn:
+                deleted = conn.execute(
+                    f"DELETE FROM batch_jobs WHERE id IN (SELECT id FROM batch_jobs WHERE state IN ({','.join('?' * len(FINISHED))}) "
+                    "AND finished_at < ? LIMIT ?)", (*FINISHED, cutoff, self.PRUNE_CHUNK)).rowcount
+            pruned += deleted
+            if deleted < self.PRUNE_CHUNK:
+                return pruned
 
     def start(self, job_id: str) -> None:
         with self._transaction() as conn:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embedder import Embedder, ProgressFn
-from kernel.paths import CROSSLINGUAL_QUERIES, DEMO_LABELS, GRADED_QUERIES
+from kernel.paths import CROSSLINGUAL_QUERIES, DEMO_LABELS, GRADED_QUERIES, OPENALEX_SAMPLE
 from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
 from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, read_labels
@@ -135,6 +135,10 @@ def demo_subset(source: Path, target: Path, researchers: int) -> Path:
     return target
 
 
+def _same_path(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
 class Evaluation:
     def __init__(self, runtime: Runtime, openalex: Path | None, quick: bool, progress: Callable | None = None,
                  split: str | None = None) -> None:
@@ -153,7 +157,8 @@ class Evaluation:
     def sets(self, embed_text: str) -> list[EvalSet]:
         names = (["held_out"] if self.openalex else []) + ["goal_field", "graded"]
         if embed_text == "title_abstract":  # the sets in Japanese, and their English twins
-            names += ["graded_ja"] + (["crosslingual_en", "crosslingual_ja"] if self.openalex else [])
+            # the cross-lingual set describes works of the shipped OpenAlex sample: only over that corpus
+            names += ["graded_ja"] + (["crosslingual_en", "crosslingual_ja"] if self.openalex and _same_path(self.openalex, OPENALEX_SAMPLE) else [])
         return [self._set(name, embed_text) for name in names]
 
     def _set(self, name: str, embed_text: str) -> EvalSet:
@@ -200,7 +205,8 @@ class Evaluation:
             scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)
             finite = np.where(np.isfinite(scores), scores, -1.0)
-            firsts.add(int(np.argmax(finite)))
+            if np.isfinite(scores).any():  # a query that ranks no one has no first researcher
+                firsts.add(int(np.argmax(finite)))
             first = metrics.first_relevant(finite, relevant)
             per_query.append((*(first.hits(k) if first else 0.0 for k in (1, 5, 10)),
                               first.reciprocal_rank() if first else 0.0, metrics.ndcg_at(finite, query.grades)))

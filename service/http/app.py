@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from service.auth import KeyStore, RateLimiter
+from service.auth import KeyStore, RateLimiter, RepeatedFailures
 from service.batch.jobs import JobStore, JobWorker
 from service.http import access_log, api, problems, web
 from service.http.api import batch_jobs
@@ -52,6 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.keys = KeyStore(settings.store_path)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute, settings.auth_failures_burst, "API keys that are not valid")
+    app.state.repeated_failures = RepeatedFailures()
     app.state.updater = updater
     app.state.metrics = Metrics(runtime, jobs)
     problems.install(app, web.http_error_page)

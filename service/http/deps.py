@@ -54,8 +54,8 @@ def same_origin(request: Request) -> None:
         if referer is None:
             return
         origin = referer
-    host = urlparse(origin).netloc if origin != "null" else ""
-    if not host or host != request.headers.get("host"):
+    host = urlparse(origin).netloc.lower() if origin != "null" else ""
+    if not host or host != request.headers.get("host", "").lower():
         raise Forbidden(f"a request from {origin!r} cannot change anything here: it is not this site")
 
 
@@ -80,6 +80,20 @@ def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | 
     return cookie
 
 
+def verified_key(request: Request, key_text: str) -> ApiKey:
+    """The key's record, or Unauthorized. An address that keeps presenting keys that are not valid
+    gets 429 for a while, whatever key it sends next; the same bad key again is not counted twice."""
+    state = request.app.state
+    caller = f"address:{client_address(request)}"
+    state.auth_failures.check(caller)
+    try:
+        return state.keys.verify(key_text)  # type: ignore[no-any-return]
+    except Unauthorized:
+        if state.repeated_failures.first(caller, key_text):
+            state.auth_failures.take(caller)
+        raise
+
+
 def authorize(request: Request, key_text: str | None, scope: Scope) -> ApiKey | None:
     """The caller's key if it allows `scope` (None for an open read without a key), else
     Unauthorized or Forbidden. Every caller, with a key or not, is rate limited; an address that
@@ -91,12 +105,7 @@ def authorize(request: Request, key_text: str | None, scope: Scope) -> ApiKey | 
             state.limiter.take(f"address:{address}")
             return None
         raise Unauthorized(f"this needs an API key with the {scope!r} scope, sent as 'Authorization: Bearer <key>'")
-    state.auth_failures.check(f"address:{address}")
-    try:
-        key: ApiKey = state.keys.verify(key_text)
-    except Unauthorized:
-        state.auth_failures.take(f"address:{address}")
-        raise
+    key = verified_key(request, key_text)
     if not key.allows(scope):
         raise Forbidden(f"API key {key.id} ({key.name}) has the scopes {', '.join(key.scopes)}; this needs {scope!r}")
     state.limiter.take(f"key:{key.id}")

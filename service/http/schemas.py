@@ -4,14 +4,14 @@ their routes in service/http/api/."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from kernel.errors import NotFound
 from kernel.reference import Reference, country_name, is_country_code
 from service.matching.matcher import Match
-from service.matching.routes import FundingRoute, funding_route
+from service.matching.routes import FundingRoute, JointOption, funding_route, registry_entries
 from service.matching.snapshot import ResearcherInfo, Snapshot
 from service.matching.strength import Strength
 
@@ -32,20 +32,27 @@ class StrengthOut(BaseModel):
 
 
 class JointOptionOut(BaseModel):
-    country: str
+    country: str = Field(description="The registry entry it comes from: the country, or EU")
     partner_agencies: list[str]
     japanese_agency: str
     program: str
     fields: list[str]
-    confidence: str
+    confidence: str = Field(description="documented, or uncertain: the field scope is not confirmed")
+    kind: Literal["standing", "call", "one_off"] = Field(description="one_off: a single past project, evidence and never a route")
+    last_call_year: int | None
+    source: str | None
     note: str | None
 
 
 class RouteOut(BaseModel):
     route: str = Field(description="joint, direct, domestic or unknown")
+    basis: Literal["arrangement", "uncertain_arrangement", "no_arrangement_found", "no_government_channel", "not_in_registry",
+                   "domestic", "country_unknown"] = Field(description="What the route rests on (service/matching/routes.py)")
     fields: list[str]
     joint_options: list[JointOptionOut]
-    no_counterpart_agency: bool
+    evidence: list[JointOptionOut] = Field(description="Past one-off projects covering the fields: evidence of collaboration, not a route")
+    via: list[str] = Field(description="Supranational entries the country is covered through (EU)")
+    no_counterpart_agency: bool = Field(description="No agency with a Japanese arrangement covers the fields (the note says which agencies exist)")
     no_government_channel: bool
     ip_conditions: list[str]
     note: str | None
@@ -113,11 +120,15 @@ class CountryOut(BaseModel):
     index_version: str
 
 
+def _option_out(o: JointOption) -> JointOptionOut:
+    return JointOptionOut(**{**o.__dict__, "partner_agencies": list(o.partner_agencies), "fields": list(o.fields)})
+
+
 def route_out(route: FundingRoute) -> RouteOut:
     return RouteOut(
-        route=route.route, fields=list(route.fields),
-        joint_options=[JointOptionOut(**{**o.__dict__, "partner_agencies": list(o.partner_agencies), "fields": list(o.fields)}) for o in route.joint_options],
-        no_counterpart_agency=route.no_counterpart_agency, no_government_channel=route.no_government_channel,
+        route=route.route, basis=route.basis, fields=list(route.fields),  # type: ignore[arg-type]
+        joint_options=[_option_out(o) for o in route.joint_options], evidence=[_option_out(o) for o in route.evidence],
+        via=list(route.via), no_counterpart_agency=route.no_counterpart_agency, no_government_channel=route.no_government_channel,
         ip_conditions=list(route.ip_conditions), note=route.note, agencies=list(route.agencies),
         sources=list(route.sources), as_of=route.as_of,
     )
@@ -155,6 +166,12 @@ def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> 
     )
 
 
+def _not_registered(code: str, reference: Reference) -> str:
+    through = [f"{e.country} ({'/'.join(a.acronym for a in e.agencies)})" for e in registry_entries(code, reference) if e.country != code]
+    covered = f" Covered through {', '.join(through)}." if through else ""
+    return f"Not in the counterpart agency registry yet: its own agencies and arrangements are not known.{covered}"
+
+
 def country_out(code: str, snap: Snapshot, reference: Reference) -> CountryOut:
     """`code` in upper case."""
     if not is_country_code(code):
@@ -165,7 +182,7 @@ def country_out(code: str, snap: Snapshot, reference: Reference) -> CountryOut:
         country=code, name=country_name(code),
         agencies=[a.model_dump() for a in entry.agencies] if entry else [],
         arrangements=[a.model_dump() for a in entry.arrangements] if entry else [],
-        note=entry.note if entry else "Not in the counterpart agency registry.",
+        note=entry.note if entry else _not_registered(code, reference),
         source=entry.source if entry else None, as_of=entry.as_of if entry else None,
         researchers=snap.country_counts()[code],
         routes={f: route_out(funding_route(code, [f], reference)) for f in reference.field_ids},

@@ -41,7 +41,7 @@ class AnsweredIn:
 
     space: str  # "main" or "multilingual"
     model: str
-    publication_text: str  # "title_abstract", "title" or "title_lead"
+    publication_text: str  # the main space's "title_abstract" or "title"; the multilingual space's "title+title_lead" or "title"
     comparable_with_english: bool
 
     @property

@@ -23,7 +23,7 @@ from service.auth import ApiKey, Scope, job_owner
 from service.batch.export import csv_chunks
 from service.batch.inputs import AssignmentRules, BatchOptions, batch_from_file
 from service.batch.jobs import FINISHED
-from service.http.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key, same_origin
+from service.http.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key, same_origin, verified_key
 from service.http.problems import status_of
 from service.http.schemas import country_out, match_out, researcher_out
 from service.http.web.forms import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
@@ -172,7 +172,8 @@ def countries(request: Request, rt: RuntimeDep) -> Response:
         return _error_page(request, exc)
     counts = snap.country_counts()
     listed = sorted(set(counts) | {c for c in rt.reference.registry if c != "EU"}, key=country_name)
-    return _render(request, "countries.html", countries=[(c, counts.get(c, 0), rt.reference.registry.get(c)) for c in listed],
+    rows = [(c, counts.get(c, 0), rt.reference.registry.get(c), rt.reference.supranational_for(c)) for c in listed]
+    return _render(request, "countries.html", countries=rows,
                    index_version=snap.version)
 
 
@@ -246,8 +247,7 @@ def job(job_id: str, request: Request, jobs: JobsDep) -> Response:
 @router.post("/batch/{job_id}/cancel", response_model=None)
 def cancel(job_id: str, request: Request, jobs: JobsDep) -> Response:
     try:
-        same_origin(request)
-        key = _caller(request, "batch")
+        key = _caller(request, "batch")  # with the page's cookie: from this site only
         jobs.cancel(job_id, job_owner(key))
     except KakehashiError as exc:
         return _error_page(request, exc, back=f"/batch/{quote(job_id, safe='')}")
@@ -270,7 +270,7 @@ def key_form(request: Request, next: str = "/batch") -> Response:
 def key_submit(request: Request, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/batch") -> Response:
     try:
         same_origin(request)
-        held = request.app.state.keys.verify(key)
+        held = verified_key(request, key)
     except KakehashiError as exc:
         return _error_page(request, exc, template="key.html", held=None, next=_local(next))
     response = RedirectResponse(_local(next), status_code=303)

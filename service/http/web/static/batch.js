@@ -12,6 +12,10 @@
   async function poll() {
     try {
       const response = await fetch("/v1/batch-jobs/" + encodeURIComponent(job.dataset.job), { headers: { Accept: "application/json" } });
+      if ([401, 403, 404, 429].includes(response.status)) {  // asking again will not help: the page says why when reloaded
+        text.textContent = "Progress cannot be read (HTTP " + response.status + "): reload the page.";
+        return;
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       const body = await response.json();
       const p = body.progress;
