@@ -11,6 +11,7 @@ Files, under `columns/` in a version (indexer/version.py names the directory):
   researcher_ids.npy  researcher_country.npy  researcher_h_index.npy  researcher_profile_norm.npy
   researcher_pub_offsets.npy  researcher_pub_rows.npy researcher row -> publication rows, newest first
   researcher_field.npy  researcher_field_share.npy    (rows, MAX_RESEARCHER_FIELDS), -1 / 0 padded
+  researcher_japan_ties.npy  researcher_japan_ties_year.npy   works with a co-author in Japan, the latest one's year
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ MAX_RESEARCHER_FIELDS = 4  # at most four fields hold a quarter each
 CHUNK = 65536  # publication rows a step, so that memory stays bounded by the chunk
 
 
+LATER_COLUMNS = {"researcher_japan_ties": (np.int32, 0), "researcher_japan_ties_year": (np.int16, -1)}  # name: (dtype, empty)
+
+
 @dataclass(frozen=True)
 class Columns:
     pub_year: np.ndarray  # int32, 0 where unknown
@@ -43,6 +47,8 @@ class Columns:
     researcher_pub_rows: np.ndarray  # int32
     researcher_field: np.ndarray  # int16 (researchers, MAX_RESEARCHER_FIELDS), -1 padded, largest share first
     researcher_field_share: np.ndarray  # float32, same shape
+    researcher_japan_ties: np.ndarray  # int32: works with a co-author in Japan (0 in a version from before they were counted)
+    researcher_japan_ties_year: np.ndarray  # int16: the latest of those works' years, -1 where none or unknown
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -51,8 +57,14 @@ class Columns:
 
     @classmethod
     def load(cls, directory: Path) -> Columns:
-        """Memory-mapped: pages are read as matching touches them."""
-        return cls(**{f.name: np.load(directory / f"{f.name}.npy", mmap_mode="r", allow_pickle=False) for f in fields(cls)})
+        """Memory-mapped: pages are read as matching touches them. A column that a version from before
+        it was written lacks is its empty value (LATER_COLUMNS)."""
+        loaded = {f.name: np.load(directory / f"{f.name}.npy", mmap_mode="r", allow_pickle=False)
+                  for f in fields(cls) if (directory / f"{f.name}.npy").exists() or f.name not in LATER_COLUMNS}
+        researchers = len(loaded["researcher_ids"])
+        for name, (dtype, empty) in LATER_COLUMNS.items():
+            loaded.setdefault(name, np.full(researchers, empty, dtype=dtype))
+        return cls(**loaded)
 
 
     def merged(self, delta: Columns, superseded: np.ndarray) -> Columns:
@@ -104,6 +116,8 @@ class Columns:
             researcher_pub_rows=researcher_pub_rows,
             researcher_field=researcher_column(self.researcher_field, delta.researcher_field),
             researcher_field_share=researcher_column(self.researcher_field_share, delta.researcher_field_share),
+            researcher_japan_ties=researcher_column(self.researcher_japan_ties, delta.researcher_japan_ties),
+            researcher_japan_ties_year=researcher_column(self.researcher_japan_ties_year, delta.researcher_japan_ties_year),
         )
 
 
@@ -195,6 +209,12 @@ def build_columns(catalog: Store, pub_ids: Sequence[str], vectors: np.ndarray, f
     pub_author_offsets = np.concatenate(([0], np.cumsum(np.bincount(pub_rows, minlength=n_pubs)))).astype(np.int64)
     pub_field = publication_fields(vectors, field_vectors)
     field, share = researcher_fields(pub_field, researcher_pub_offsets, pub_rows, len(field_vectors))
+    ties = np.zeros(len(stored), dtype=np.int32)
+    ties_year = np.full(len(stored), -1, dtype=np.int16)
+    for rid, works, latest in catalog.japan_tie_counts():
+        row = researcher_row.get(rid)
+        if row is not None:
+            ties[row], ties_year[row] = works, latest if latest is not None else -1
     return Columns(
         pub_year=pub_year, pub_cited=pub_cited, pub_field=pub_field,
         pub_author_offsets=pub_author_offsets, pub_author_rows=owner[by_pub].astype(np.int32),
@@ -204,4 +224,5 @@ def build_columns(catalog: Store, pub_ids: Sequence[str], vectors: np.ndarray, f
         researcher_profile_norm=profile_norms(vectors, researcher_pub_offsets, pub_rows),
         researcher_pub_offsets=researcher_pub_offsets, researcher_pub_rows=pub_rows,
         researcher_field=field, researcher_field_share=share,
+        researcher_japan_ties=ties, researcher_japan_ties_year=ties_year,
     )

@@ -314,7 +314,20 @@ def _in_schema(sql: str, schema: str) -> str:
     return _CREATE.sub(lambda m: f'CREATE {m.group(1)} {schema}."{m.group(3)}"', sql, count=1)
 
 
-SERVED_TABLES = ("researchers", "publications", "authorships")  # what an index version's catalog holds
+SERVED_TABLES = ("researchers", "publications", "authorships")  # what an index version's catalog holds, copied
+# and, derived at export: each researcher's works with a co-author in Japan (the authorship's countries
+# name JP, or, where the work does not say, the co-author's profile is in Japan), one row per co-author
+JAPAN_TIES = """CREATE TABLE served.japan_ties (
+    researcher_id TEXT NOT NULL,
+    publication_id TEXT NOT NULL,
+    year INTEGER,
+    coauthor_id TEXT NOT NULL,
+    coauthor_name TEXT,
+    coauthor_institution TEXT,
+    PRIMARY KEY (researcher_id, publication_id, coauthor_id)
+) WITHOUT ROWID"""
+CATALOG_TABLES = (*SERVED_TABLES, "japan_ties")  # every table of an index version's catalog
+_IN_JAPAN = "(instr(',' || a.countries || ',', ',JP,') > 0 OR (a.countries IS NULL AND r.country = 'JP'))"
 
 
 @contextmanager
@@ -360,9 +373,27 @@ def export_served(conn: sqlite3.Connection, target: Path, researcher_ids: Sequen
         for kind, _, sql in definitions:
             if kind == "index":
                 conn.execute(_in_schema(sql, "served"))
+        _export_japan_ties(conn, only_exported=researcher_ids is not None)
         conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
         if researcher_ids is not None:
             conn.execute("DELETE FROM temp.export_ids")
+
+
+def _export_japan_ties(conn: sqlite3.Connection, only_exported: bool) -> None:
+    """The `japan_ties` rows of the exported researchers (all, or those in temp.export_ids), from
+    the whole store: a work's co-authors in Japan are found among all its authorships. Costs the
+    authorships in Japan, not the store: they are found first, and only their works are joined."""
+    conn.execute("DROP TABLE IF EXISTS temp.in_japan")
+    conn.execute(f"CREATE TEMP TABLE in_japan AS SELECT a.publication_id, a.researcher_id, COALESCE(a.author_name, r.name) AS name, "
+                 f"r.institution FROM main.authorships a JOIN main.researchers r ON r.id = a.researcher_id WHERE {_IN_JAPAN}")
+    conn.execute("CREATE INDEX temp.in_japan_by_publication ON in_japan(publication_id)")
+    conn.execute(JAPAN_TIES)
+    conn.execute(
+        "INSERT INTO served.japan_ties SELECT a.researcher_id, a.publication_id, p.year, j.researcher_id, j.name, j.institution "
+        "FROM temp.in_japan j JOIN main.authorships a ON a.publication_id = j.publication_id AND a.researcher_id != j.researcher_id "
+        "JOIN main.publications p ON p.id = a.publication_id"
+        + (" WHERE a.researcher_id IN (SELECT id FROM temp.export_ids)" if only_exported else ""))
+    conn.execute("DROP TABLE temp.in_japan")
 
 
 def served_changes(conn: sqlite3.Connection, base_catalog: Path) -> tuple[list[str], list[str]]:

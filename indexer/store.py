@@ -310,6 +310,34 @@ class Store:
         )
         return [(r[0], r[1]) for r in rows]
 
+    def _has_table(self, name: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+    def japan_tie_counts(self) -> list[tuple[str, int, int | None]]:
+        """Of an index version's catalog: (researcher id, works with a co-author in Japan, the latest
+        year of one) for each researcher with any (none in a catalog from before they were kept)."""
+        if not self._has_table("japan_ties"):
+            return []
+        rows = self._conn.execute("SELECT researcher_id, COUNT(DISTINCT publication_id), MAX(year) FROM japan_ties GROUP BY researcher_id")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def japan_tied_by(self, publication_id: str) -> list[str]:
+        """Of an index version's catalog: the researchers for whom this work is a tie to Japan."""
+        if not self._has_table("japan_ties"):
+            return []
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT researcher_id FROM japan_ties WHERE publication_id = ?", (publication_id,))]
+
+    def japan_ties(self, researcher_id: str) -> list[sqlite3.Row]:
+        """Of an index version's catalog: the researcher's works with a co-author in Japan, newest
+        first, one row per co-author (publication_id, title, year, coauthor_id, coauthor_name,
+        coauthor_institution)."""
+        if not self._has_table("japan_ties"):
+            return []
+        return self._conn.execute(
+            "SELECT t.publication_id, p.title, t.year, t.coauthor_id, t.coauthor_name, t.coauthor_institution FROM japan_ties t "
+            "JOIN publications p ON p.id = t.publication_id WHERE t.researcher_id = ? ORDER BY t.year IS NULL, t.year DESC, "
+            "t.publication_id, t.coauthor_id", (researcher_id,)).fetchall()
+
     def content_hashes(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._conn.execute("SELECT id, content_hash FROM researchers ORDER BY id")]
 

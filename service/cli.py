@@ -346,10 +346,12 @@ def serve(
 
 
 def _filters(country: list[str], exclude_country: list[str], field: list[str], min_h_index: int | None,
-             since: int | None, exclude_institution: list[str], exclude_researcher: list[str], include_japan: bool) -> Filters:
+             since: int | None, exclude_institution: list[str], exclude_researcher: list[str], include_japan: bool,
+             japan_ties: str | None = None) -> Filters:
     return Filters(
         countries=country, exclude_countries=exclude_country, fields=field, min_h_index=min_h_index, since_year=since,
         exclude_institutions=exclude_institution, exclude_researchers=exclude_researcher, include_japan=include_japan,
+        japan_ties=int(japan_ties) if japan_ties and japan_ties.isdigit() else japan_ties,
     )
 
 
@@ -362,8 +364,9 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
         "score": match.score, "components": match.components.as_dict(), "fields": [f for f, _ in r.fields],
         "evidence": [e.__dict__ for e in match.evidence],
         "country_strength": {f: s.strength for f, s in match.strength.items()},
-        "funding_route": match.route.route, "no_counterpart_agency": match.route.no_counterpart_agency,
+        "funding_route": match.route.route, "route_basis": match.route.basis, "no_counterpart_agency": match.route.no_counterpart_agency,
         "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
+        "japan_ties": match.ties.__dict__,
     }
 
 
@@ -380,10 +383,12 @@ def match(
     exclude_institution: Annotated[list[str], typer.Option()] = [],
     exclude_researcher: Annotated[list[str], typer.Option()] = [],
     include_japan: Annotated[bool, typer.Option(help="Include researchers in Japan.")] = False,
+    japan_ties: Annotated[str | None, typer.Option(help="Works with co-authors in Japan: any, none, or at least N.")] = None,
     w_topical: Annotated[float | None, typer.Option(help="Weight of topical similarity.")] = None,
     w_strength: Annotated[float | None, typer.Option(help="Weight of country strength.")] = None,
     w_impact: Annotated[float | None, typer.Option(help="Weight of impact (h-index).")] = None,
     w_recency: Annotated[float | None, typer.Option(help="Weight of recency.")] = None,
+    w_ties: Annotated[float | None, typer.Option(help="Weight of ties to Japan.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
@@ -392,8 +397,9 @@ def match(
     rt = _runtime()
     with friendly_errors():
         query = Query(text=text, goal_id=goal, researcher_id=researcher)
-        filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan)
-        weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency)
+        filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan,
+                           japan_ties)
+        weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency, ties=w_ties)
         snap = rt.snapshot()
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
     if as_json:

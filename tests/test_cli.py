@@ -73,7 +73,8 @@ def test_ingest_build_match_score_goals_stats(env, tmp_path: Path, demo_state: P
     as_json = json.loads(run("match", "--goal", "6", "--country", "TW", "--limit", "2", "--json").stdout)
     assert as_json["count"] > 0 and as_json["index_version"] and as_json["model"] == FAKE_MODEL
     assert all(d["country"] == "TW" and d["funding_route"] == "direct" and d["no_government_channel"] for d in as_json["data"])
-    assert set(as_json["data"][0]["components"]) == {"topical", "strength", "impact", "recency"}
+    assert set(as_json["data"][0]["components"]) == {"topical", "strength", "impact", "recency", "ties"}
+    assert as_json["data"][0]["route_basis"] == "no_government_channel" and set(as_json["data"][0]["japan_ties"]) == {"works", "latest_year"}
     assert as_json["data"][0]["joint_agencies"] == []  # a list, as the API gives it
 
     bad_goal = run("match", "--goal", "11")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from indexer import ann, version
-from indexer.schema import SERVED_TABLES
+from indexer.schema import CATALOG_TABLES
 from kernel.settings import AnnSettings
 from service.batch.inputs import BatchRequest
 from service.batch.jobs import JobStore
@@ -30,7 +30,7 @@ def test_a_version_holds_no_batch_jobs_results_or_keys(tmp_path: Path) -> None:
 
     with sqlite3.connect(built.path / version.CATALOG) as catalog:
         tables = {name for (name,) in catalog.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == set(SERVED_TABLES)
+        assert tables == set(CATALOG_TABLES)
         assert catalog.execute("SELECT count(*) FROM researchers").fetchone()[0] == 2
     catalog.close()
     for file in built.path.rglob("*"):  # in no file of the version, in any form the store keeps

@@ -2,7 +2,8 @@
 
 Every researcher, institution and publication here is invented (`"fictional": true` on each record).
 The topics follow real research vocabulary so that semantic search behaves as on real data; the
-country mix gives each country a different profile of strengths. Deterministic: a fixed seed and
+country mix gives each country a different profile of strengths; researchers in Japan co-wrote a
+few works of researchers abroad (ties to Japan). Deterministic: a fixed seed and
 gzip without a timestamp give byte-identical output on every run.
 """
 
@@ -214,7 +215,27 @@ def generate(n: int = RESEARCHERS, seed: int = SEED) -> tuple[list[dict], list[d
         })
         labels.append({"id": f"demo-R{i + 1:05d}", "field": field, "second_field": second_field,
                        "focus": [f"{field}/{t}" for t in focus], "publications": pub_topics})
+    _japanese_coauthors(records, labels, random.Random(seed + 1))
     return records, labels
+
+
+def _japanese_coauthors(records: list[dict], labels: list[dict], rng: random.Random) -> None:
+    """Ties to Japan: each researcher in Japan co-wrote one to three works of researchers abroad in
+    their main field (the work, the same id and text, is added to their list), so that the demo shows
+    foreign researchers with works co-authored in Japan. Drawn after everything else, with its own
+    seed, so that the rest of the corpus is as before."""
+    abroad: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        if records[i]["country"] != "JP":
+            abroad.setdefault(label["field"], []).append(i)
+    for i, record in enumerate(records):
+        if record["country"] != "JP" or not abroad.get(labels[i]["field"]):
+            continue
+        for partner in rng.sample(abroad[labels[i]["field"]], k=min(rng.randint(1, 3), len(abroad[labels[i]["field"]]))):
+            work = rng.choice(records[partner]["publications"])
+            if all(p["id"] != work["id"] for p in record["publications"]):
+                record["publications"] = sorted([*record["publications"], work], key=lambda p: -p["year"])
+                labels[i]["publications"][work["id"]] = labels[partner]["publications"][work["id"]]
 
 
 def _write_jsonl_gz(path: Path, rows: list[dict]) -> None:

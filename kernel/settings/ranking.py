@@ -20,6 +20,7 @@ class RankingWeights(BaseModel):
     strength: float = Field(0.0, ge=0, le=10)
     impact: float = Field(0.0, ge=0, le=10)
     recency: float = Field(0.0, ge=0, le=10)
+    ties: float = Field(0.0, ge=0, le=10)  # works co-authored with authors in Japan (service/matching/ties.py)
 
 
 Aggregation = Literal["profile", "max", "harmonic3", "hybrid", "logsumexp"]

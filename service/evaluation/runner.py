@@ -53,6 +53,8 @@ CONFIGURATIONS = [
     Configuration("default-title", "the default with publications embedded by title only", DEFAULT, embed_text="title"),
     Configuration("default+recency", "the default with a recency component (weights 0.9 / 0.1, gated)",
                   DEFAULT, RankingWeights(topical=0.9, strength=0, impact=0, recency=0.1)),
+    Configuration("default+ties", "the default with ties to Japan (works co-authored with authors in Japan; 0.9 / 0.1, gated)",
+                  DEFAULT, RankingWeights(topical=0.9, strength=0, impact=0, recency=0, ties=0.1)),
     Configuration("default+signals-mean", "the default with country strength, impact, recency (0.75/0.10/0.10/0.05), weighted mean",
                   RankingConfig(combination="weighted_mean"), COMPONENT_WEIGHTS),
     Configuration("default+signals-gated", "the same signals, gated: topical x weighted mean of the others",

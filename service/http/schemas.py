@@ -79,6 +79,24 @@ class ResearcherSummary(BaseModel):
     fictional: bool
 
 
+class JapanTiesOut(BaseModel):
+    works: int = Field(description="Works co-authored with authors in Japan (by the work's affiliations, else the co-author's profile)")
+    latest_year: int | None
+
+
+class CoauthorOut(BaseModel):
+    id: str
+    name: str | None
+    institution: str | None
+
+
+class TieWorkOut(BaseModel):
+    publication_id: str
+    title: str
+    year: int | None
+    coauthors_in_japan: list[CoauthorOut]
+
+
 class MatchOut(BaseModel):
     rank: int
     researcher: ResearcherSummary
@@ -88,6 +106,7 @@ class MatchOut(BaseModel):
     evidence: list[EvidenceOut]
     country_strength: dict[str, StrengthOut]
     funding_route: RouteOut
+    japan_ties: JapanTiesOut
 
 
 class PublicationOut(BaseModel):
@@ -102,6 +121,8 @@ class ResearcherOut(ResearcherSummary):
     works_count: int | None
     cited_by_count: int | None
     publications: list[PublicationOut]
+    japan_ties: JapanTiesOut
+    japan_tie_works: list[TieWorkOut] = Field(description="The works co-authored with authors in Japan, newest first, with those co-authors")
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
     index_version: str
 
@@ -152,16 +173,19 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
         components=match.components.as_dict(), weights=weights,
         evidence=[EvidenceOut(**e.__dict__) for e in match.evidence],
         country_strength={f: strength_out(s) for f, s in match.strength.items()},
-        funding_route=route_out(match.route),
+        funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__),
     )
 
 
 def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> ResearcherOut:
     r = snap.researcher(researcher_id)
     pubs = [PublicationOut(**p.__dict__) for p in snap.publications_of(researcher_id)]
+    works = [TieWorkOut(publication_id=w.publication_id, title=w.title, year=w.year,
+                        coauthors_in_japan=[CoauthorOut(**c.__dict__) for c in w.coauthors]) for w in snap.japan_tie_works(researcher_id)]
     return ResearcherOut(
         **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
-        publications=pubs, funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
+        publications=pubs, japan_ties=JapanTiesOut(works=len(works), latest_year=max((w.year for w in works if w.year), default=None)),
+        japan_tie_works=works, funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
         index_version=snap.version,
     )
 

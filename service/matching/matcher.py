@@ -21,6 +21,7 @@ from service.matching import ranking
 from service.matching.query import Filters, Query, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
 from service.matching.routes import FundingRoute, funding_route
+from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
 from service.matching.timing import Stages
@@ -45,6 +46,7 @@ class Components:
     strength: float | None
     impact: float | None
     recency: float | None
+    ties: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
         return dict(self.__dict__)
@@ -57,6 +59,7 @@ class Match:
     components: Components
     evidence: list[Evidence]
     strength: dict[str, Strength]  # per query field, the candidate country's figures
+    ties: JapanTies  # works co-authored with authors in Japan
     route: FundingRoute
 
 
@@ -115,6 +118,8 @@ class Matcher:
         mask[rows[rows >= 0]] = False
         if filters.since_year is not None:
             mask &= snap.latest_years >= filters.since_year
+        if filters.japan_ties is not None:
+            mask &= ties_mask(snap.japan_ties, filters.japan_ties)
         return mask
 
     def _candidates(self, snap: Snapshot, query: ResolvedQuery, allowed: np.ndarray, shown: int) -> tuple[np.ndarray, RowScores]:
@@ -223,6 +228,7 @@ class Matcher:
             "strength": self._strengths(snap, rows, query.fields),
             "impact": ranking.impact(snap.h_index[rows]),
             "recency": ranking.segment_mean(recency, seg.ids[best], len(rows)),
+            "ties": ties_component(snap.japan_ties[rows]),
         }
         return Ranked(rows, ranking.combine(components, weights, config.combination), components)
 
@@ -260,6 +266,7 @@ class Matcher:
                 components=Components(**{k: (None if np.isnan(v) else round(v, 4)) for k, v in values.items()}),  # type: ignore[arg-type]
                 evidence=[Evidence(p.id, p.title, p.year, round(float(sim), 4)) for p, sim in zip(titles, sims)],
                 strength={f: country_table[f] for f in query.fields if f in country_table},
+                ties=ties_at(snap.japan_ties, snap.japan_ties_year, int(ranked.rows[i])),
                 route=funding_route(researcher.country, query.fields, self.reference),
             ))
         return matches

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -61,6 +61,8 @@ class Filters(BaseModel):
     exclude_institutions: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=500, description="Case-insensitive substrings of institution names.")
     exclude_researchers: list[Id] = Field(default_factory=list, max_length=10_000)
     include_japan: bool = False
+    japan_ties: Literal["any", "none"] | Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        None, description="Ties to Japan: any (a work co-authored with authors in Japan), none, or at least N such works.")
 
     _codes = field_validator("countries", "exclude_countries")(_countries)
 
@@ -80,9 +82,10 @@ class Weights(BaseModel):
     strength: float | None = Field(None, ge=0, le=10)
     impact: float | None = Field(None, ge=0, le=10)
     recency: float | None = Field(None, ge=0, le=10)
+    ties: float | None = Field(None, ge=0, le=10, description="Works co-authored with authors in Japan.")
 
     def over(self, defaults: RankingWeights) -> RankingWeights:
         merged = defaults.model_copy(update={k: v for k, v in self.model_dump().items() if v is not None})
-        if merged.topical + merged.strength + merged.impact + merged.recency <= 0:
+        if merged.topical + merged.strength + merged.impact + merged.recency + merged.ties <= 0:
             raise ValueError("at least one weight must be positive")
         return merged

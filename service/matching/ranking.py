@@ -119,7 +119,7 @@ def segment_mean(values: np.ndarray, seg_ids: np.ndarray, count: int) -> np.ndar
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
-COMPONENTS = ("topical", "strength", "impact", "recency")
+COMPONENTS = ("topical", "strength", "impact", "recency", "ties")
 
 
 def combine(components: dict[str, np.ndarray], weights: RankingWeights, mode: Combination) -> np.ndarray:

@@ -33,6 +33,7 @@ from indexer.sparse import RowScores
 from indexer.store import Store, StoredPublication, StoredResearcher
 from kernel.errors import IndexUnusable, NotFound, NotReady
 from service.matching.strength import Strength, StrengthTable, country_strength
+from service.matching.ties import TieWork, tie_works
 
 log = logging.getLogger("kakehashi.snapshot")
 COUNTRY_MASKS_KEPT = 8
@@ -176,6 +177,7 @@ class Snapshot:
         self._masks_lock = threading.Lock()
         self.h_index = columns.researcher_h_index  # -1 where unknown
         self.profile_norms = columns.researcher_profile_norm
+        self.japan_ties, self.japan_ties_year = columns.researcher_japan_ties, columns.researcher_japan_ties_year
         # --- the reference data, embedded ---
         self.field_ids, self.field_vectors = field_ids, field_vectors
         self.goal_ids, self.goal_vectors = goal_ids, goal_vectors
@@ -253,6 +255,14 @@ class Snapshot:
                 stored += self._delta_catalog.publications(abstracts=False)
         return (self._publication(i, p) for i, p in enumerate(stored))
 
+    def japan_tie_works(self, researcher_id: str) -> list[TieWork]:
+        """The researcher's works with co-authors in Japan, newest first, from the catalog segment
+        that holds the researcher."""
+        with self._catalog_lock:
+            in_delta = self._delta_catalog is not None and bool(self._delta_catalog.researchers_by_id([researcher_id]))
+            catalog = self._delta_catalog if in_delta and self._delta_catalog is not None else self._catalog
+            return tie_works([tuple(r) for r in catalog.japan_ties(researcher_id)])
+
     @cached_property
     def institutions(self) -> np.ndarray:
         """Every researcher's institution, lower-cased ('' where unknown): read once, when a filter needs it."""
@@ -320,6 +330,13 @@ class Snapshot:
         view.pub_counts = np.diff(view.researcher_pub_offsets)
         view.profile_norms = None  # the held-out authors' profiles change: computed per query
         view.__dict__.pop("latest_years", None)
+        pid = str(self.pub_ids[publication_row])
+        with self._catalog_lock:  # the held-out work is no tie to Japan either
+            tied = {r for c in (self._catalog, self._delta_catalog) if c is not None for r in c.japan_tied_by(pid)}
+        if tied:
+            view.japan_ties = np.array(self.japan_ties, copy=True)
+            rows = self.find_rows(sorted(tied))
+            view.japan_ties[rows[rows >= 0]] -= 1
         return view
 
     def abstracts(self) -> dict[str, str | None]:

@@ -17,7 +17,7 @@ from kernel.reference import Reference, country_code
 from service.matching.query import Filters, Query, Weights
 
 PAGE_SIZES = (10, 20, 50)
-WEIGHT_NAMES = ("topical", "strength", "impact", "recency")
+WEIGHT_NAMES = ("topical", "strength", "impact", "recency", "ties")
 MAX_OFFSET = 10_000  # as the API's `offset`
 
 
@@ -39,6 +39,7 @@ class SearchForm:
     fields: tuple[str, ...] = ()
     min_h: str = ""
     since: str = ""
+    ties: str = ""  # the japan_ties filter: "", any, none, or a number of works
     weights: dict[str, str] = field(default_factory=dict)
     page: str = "1"
     per: str = str(PAGE_SIZES[0])
@@ -54,7 +55,7 @@ class SearchForm:
             country=", ".join(v.strip() for v in multi.get("country", ()) if v.strip()),
             exclude=", ".join(v.strip() for v in multi.get("exclude", ()) if v.strip()),
             fields=tuple(dict.fromkeys(v for v in multi.get("field", ()) if v)),
-            min_h=value("min_h"), since=value("since"),
+            min_h=value("min_h"), since=value("since"), ties=value("ties"),
             weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
             page=value("page") or "1", per=value("per") or str(PAGE_SIZES[0]),
         )
@@ -68,7 +69,7 @@ class SearchForm:
         form = dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
         pairs = [("q", form.text), ("goal", form.goal), ("like", form.like), ("country", form.country), ("exclude", form.exclude)]
         pairs += [("field", f) for f in form.fields]
-        pairs += [("min_h", form.min_h), ("since", form.since)]
+        pairs += [("min_h", form.min_h), ("since", form.since), ("ties", form.ties)]
         pairs += [(f"w_{n}", form.weights[n]) for n in WEIGHT_NAMES if n in form.weights]
         if form.per != str(PAGE_SIZES[0]):
             pairs.append(("per", form.per))
@@ -100,6 +101,9 @@ class SearchForm:
             errors["field"] = f"Unknown field(s): {', '.join(unknown_fields)}."
         min_h = _integer(self.min_h, "min_h", "Minimum h-index", 0, 1000, errors)
         since = _integer(self.since, "since", "Since year", 1800, 2100, errors)
+        ties: str | int | None = self.ties or None
+        if self.ties and self.ties not in ("any", "none"):
+            ties = _integer(self.ties, "ties", "Ties to Japan (at least this many works)", 1, 10_000, errors)
         weights = {n: _number(v, f"w_{n}", f"Weight of {n}", errors) for n, v in self.weights.items()}
         per = _integer(self.per, "per", "Results per page", min(PAGE_SIZES), max(PAGE_SIZES), errors)
         if per is not None and per not in PAGE_SIZES:
@@ -111,7 +115,8 @@ class SearchForm:
             raise FormErrors(errors)
         try:
             query = Query(text=self.text if self.text.strip() else None, goal_id=goal_id, researcher_id=self.like or None)
-            filters = Filters(countries=countries, exclude_countries=excluded, fields=list(self.fields), min_h_index=min_h, since_year=since)
+            filters = Filters(countries=countries, exclude_countries=excluded, fields=list(self.fields), min_h_index=min_h, since_year=since,
+                              japan_ties=ties)
             chosen = Weights(**weights) if weights else None
         except ValidationError as exc:
             raise FormErrors({"q": "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())}) from None
