@@ -326,7 +326,16 @@ JAPAN_TIES = """CREATE TABLE served.japan_ties (
     coauthor_institution TEXT,
     PRIMARY KEY (researcher_id, publication_id, coauthor_id)
 ) WITHOUT ROWID"""
-CATALOG_TABLES = (*SERVED_TABLES, "japan_ties")  # every table of an index version's catalog
+# and each researcher's funders, from their works' funding records (OpenAlex `funders`, `awards`, `grants`)
+RESEARCHER_FUNDERS = """CREATE TABLE served.researcher_funders (
+    researcher_id TEXT NOT NULL,
+    funder_id TEXT NOT NULL,
+    name TEXT,
+    ror TEXT,
+    works INTEGER NOT NULL,
+    PRIMARY KEY (researcher_id, funder_id)
+) WITHOUT ROWID"""
+CATALOG_TABLES = (*SERVED_TABLES, "japan_ties", "researcher_funders")  # every table of an index version's catalog
 _IN_JAPAN = "(instr(',' || a.countries || ',', ',JP,') > 0 OR (a.countries IS NULL AND r.country = 'JP'))"
 
 
@@ -374,6 +383,13 @@ def export_served(conn: sqlite3.Connection, target: Path, researcher_ids: Sequen
             if kind == "index":
                 conn.execute(_in_schema(sql, "served"))
         _export_japan_ties(conn, only_exported=researcher_ids is not None)
+        conn.execute(RESEARCHER_FUNDERS)
+        conn.execute(
+            "INSERT INTO served.researcher_funders SELECT a.researcher_id, f.funder_id, d.display_name, d.ror, COUNT(DISTINCT f.publication_id) "
+            "FROM main.work_funding f JOIN main.authorships a ON a.publication_id = f.publication_id "
+            "LEFT JOIN main.funders d ON d.id = f.funder_id"
+            + (" WHERE a.researcher_id IN (SELECT id FROM temp.export_ids)" if researcher_ids is not None else "")
+            + " GROUP BY a.researcher_id, f.funder_id")
         conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
         if researcher_ids is not None:
             conn.execute("DELETE FROM temp.export_ids")

@@ -321,6 +321,17 @@ class Store:
         rows = self._conn.execute("SELECT researcher_id, COUNT(DISTINCT publication_id), MAX(year) FROM japan_ties GROUP BY researcher_id")
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def funders_of(self, researcher_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None, str | None, int]]]:
+        """Of an index version's catalog: per researcher, (funder id, name, ROR, works) from their
+        works' funding records, most works first."""
+        if not self._has_table("researcher_funders"):
+            return {}
+        out: dict[str, list[tuple[str, str | None, str | None, int]]] = {}
+        for r in schema.select_in(self._conn, "SELECT * FROM researcher_funders WHERE researcher_id IN ({ids}) ORDER BY works DESC, funder_id",
+                                  list(dict.fromkeys(researcher_ids))):
+            out.setdefault(r["researcher_id"], []).append((r["funder_id"], r["name"], r["ror"], r["works"]))
+        return out
+
     def japan_tied_by(self, publication_id: str) -> list[str]:
         """Of an index version's catalog: the researchers for whom this work is a tie to Japan."""
         if not self._has_table("japan_ties"):

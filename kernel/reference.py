@@ -90,6 +90,9 @@ class Agency(_Strict):
     acronym: str = Field(min_length=1)
     name: str = Field(min_length=1)
     fields: tuple[str, ...] = Field(min_length=1)
+    # the ids a work's funder record names it by: OpenAlex funder ids ("F4320306076") and ROR
+    # ("https://ror.org/021nxhr62"); how a candidate's funders are linked to the registry, never by name
+    ids: tuple[str, ...] = ()
 
 
 class Arrangement(_Strict):

@@ -366,7 +366,7 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
         "country_strength": {f: s.strength for f, s in match.strength.items()},
         "funding_route": match.route.route, "route_basis": match.route.basis, "no_counterpart_agency": match.route.no_counterpart_agency,
         "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
-        "japan_ties": match.ties.__dict__,
+        "japan_ties": match.ties.__dict__, "funding": match.funding.summary,
     }
 
 

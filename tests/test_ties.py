@@ -1,11 +1,13 @@
-"""Ties to Japan (issue 17, item 1): works co-authored with authors in Japan, counted at build time
-from the records, shown on every result, the researcher view and batch rows, a filter and a
-ranking component that is off by default."""
+"""Ties to Japan and funding history (issue 17, items 1 and 2): works co-authored with authors in
+Japan, counted at build time from the records, shown on every result, the researcher view and
+batch rows, a filter and a ranking component that is off by default; the funders of a researcher's
+works, counted and linked to the registry by id."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.http.app import create_app
+from service.matching.funding import funding_history
 from service.matching.query import Filters, Query, Weights
 from service.runtime import Runtime
 from tests.conftest import OPENALEX_SAMPLE, authorized, fake_runtime
@@ -101,3 +104,25 @@ def test_the_ties_component_is_off_by_default_and_weighable(demo: Runtime) -> No
     weighed = demo.matcher.match(snap, Query(goal_id=3), Filters(), Weights(ties=1.0), limit=20)
     mean_ties = lambda page: np.mean([m.ties.works for m in page.matches])  # noqa: E731
     assert mean_ties(weighed) > mean_ties(plain)  # weighing it in brings researchers with ties up
+
+
+def test_funders_are_counted_from_the_works_and_linked_to_the_registry_by_id(openalex: Runtime) -> None:
+    snap = openalex.snapshot()
+    with sqlite3.connect(openalex.settings.store_path) as conn:  # a researcher on a work that names NSF (F4320306076)
+        rid = conn.execute("SELECT a.researcher_id FROM work_funding f JOIN authorships a ON a.publication_id = f.publication_id "
+                           "WHERE f.funder_id = 'F4320306076' ORDER BY 1 LIMIT 1").fetchone()[0]
+        works = conn.execute("SELECT COUNT(DISTINCT f.publication_id) FROM work_funding f JOIN authorships a ON a.publication_id = f.publication_id "
+                             "WHERE f.funder_id = 'F4320306076' AND a.researcher_id = ?", (rid,)).fetchone()[0]
+    rows = snap.funders_of([rid])[rid]
+    covered = funding_history(rows, ["artificial_intelligence"], openalex.reference)
+    nsf = next(f for f in covered.funders if f.id == "F4320306076")
+    assert (nsf.agency, nsf.agency_country, nsf.works) == ("NSF", "US", works) and nsf.arrangement and "JST" in nsf.arrangement
+    assert "Funded by NSF on" in covered.summary and "has an arrangement with a Japanese agency" in covered.summary
+    uncovered = funding_history(rows, ["quantum_technology"], openalex.reference)
+    assert not uncovered.with_arrangement and "no funder with a Japanese arrangement" in uncovered.summary
+    assert all(f.agency is None for f in uncovered.funders if f.id not in {i for e in openalex.reference.registry.values()
+                                                                           for a in e.agencies for i in a.ids})  # by id, never by name
+    with TestClient(create_app(openalex)) as client:
+        view = client.get(f"/v1/researchers/{rid}").json()
+        assert any(f["agency"] == "NSF" and f["works"] == works for f in view["funding"]["funders"])
+        assert "Funding history" in client.get(f"/researchers/{rid}").text

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from kernel.errors import NotFound
 from kernel.reference import Reference, country_name, is_country_code
 from service.matching.matcher import Match
+from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, JointOption, funding_route, registry_entries
 from service.matching.snapshot import ResearcherInfo, Snapshot
 from service.matching.strength import Strength
@@ -97,6 +98,25 @@ class TieWorkOut(BaseModel):
     coauthors_in_japan: list[CoauthorOut]
 
 
+class FunderOut(BaseModel):
+    id: str = Field(description="The OpenAlex funder id")
+    name: str | None
+    ror: str | None
+    works: int = Field(description="Of the researcher's works, those that name this funder")
+    agency: str | None = Field(description="The registry agency it is, linked by id (OpenAlex funder id or ROR)")
+    agency_country: str | None
+    arrangement: str | None = Field(description="That agency's Japanese arrangement covering the fields, where there is one")
+
+
+class FundingOut(BaseModel):
+    summary: str
+    funders: list[FunderOut]
+
+
+def funding_out(history: FundingHistory) -> FundingOut:
+    return FundingOut(summary=history.summary, funders=[FunderOut(**f.__dict__) for f in history.funders])
+
+
 class MatchOut(BaseModel):
     rank: int
     researcher: ResearcherSummary
@@ -107,6 +127,7 @@ class MatchOut(BaseModel):
     country_strength: dict[str, StrengthOut]
     funding_route: RouteOut
     japan_ties: JapanTiesOut
+    funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the query's fields")
 
 
 class PublicationOut(BaseModel):
@@ -123,6 +144,7 @@ class ResearcherOut(ResearcherSummary):
     publications: list[PublicationOut]
     japan_ties: JapanTiesOut
     japan_tie_works: list[TieWorkOut] = Field(description="The works co-authored with authors in Japan, newest first, with those co-authors")
+    funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the researcher's own fields")
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
     index_version: str
 
@@ -173,7 +195,7 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
         components=match.components.as_dict(), weights=weights,
         evidence=[EvidenceOut(**e.__dict__) for e in match.evidence],
         country_strength={f: strength_out(s) for f, s in match.strength.items()},
-        funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__),
+        funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__), funding=funding_out(match.funding),
     )
 
 
@@ -185,7 +207,8 @@ def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> 
     return ResearcherOut(
         **researcher_summary(r).model_dump(), works_count=r.works_count, cited_by_count=r.cited_by_count,
         publications=pubs, japan_ties=JapanTiesOut(works=len(works), latest_year=max((w.year for w in works if w.year), default=None)),
-        japan_tie_works=works, funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
+        japan_tie_works=works,
+        funding=funding_out(funding_history(snap.funders_of([r.id]).get(r.id, []), [f for f, _ in r.fields], reference)), funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
         index_version=snap.version,
     )
 

@@ -20,6 +20,7 @@ from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
 from service.matching.query import Filters, Query, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
+from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, funding_route
 from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
@@ -60,6 +61,7 @@ class Match:
     evidence: list[Evidence]
     strength: dict[str, Strength]  # per query field, the candidate country's figures
     ties: JapanTies  # works co-authored with authors in Japan
+    funding: FundingHistory  # their funders, linked to the registry
     route: FundingRoute
 
 
@@ -254,6 +256,7 @@ class Matcher:
             best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
             evidence_rows.append((pubs[best], sims[best]))
         shown = snap.publications.many([int(p) for pubs, _ in evidence_rows for p in pubs])  # one catalog read for the page
+        funders = snap.funders_of([r.id for r in researchers])
         starts = np.cumsum([0] + [len(pubs) for pubs, _ in evidence_rows])
         matches = []
         for i, researcher, (_, sims), start in zip(positions, researchers, evidence_rows, starts):
@@ -267,6 +270,7 @@ class Matcher:
                 evidence=[Evidence(p.id, p.title, p.year, round(float(sim), 4)) for p, sim in zip(titles, sims)],
                 strength={f: country_table[f] for f in query.fields if f in country_table},
                 ties=ties_at(snap.japan_ties, snap.japan_ties_year, int(ranked.rows[i])),
+                funding=funding_history(funders.get(researcher.id, []), query.fields, self.reference),
                 route=funding_route(researcher.country, query.fields, self.reference),
             ))
         return matches

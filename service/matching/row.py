@@ -20,18 +20,19 @@ COLUMN_TYPES = {
     "institution": "string", "country": "string", "score": "float64", "topical": "float64", "strength": "float64",
     "impact": "float64", "recency": "float64", "funding_route": "string", "route_basis": "string", "joint_agencies": "string",
     "query_fields": "string", "assigned": "bool_", "index_version": "string", "model": "string",
-    "japan_ties": "int32", "japan_ties_latest_year": "int32",
+    "japan_ties": "int32", "japan_ties_latest_year": "int32", "funders": "string", "funders_with_arrangement": "string",
     "best_publications": "string",
 }
 MATCH_COLUMNS = (
     "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact", "recency",
-    "funding_route", "route_basis", "joint_agencies", "japan_ties", "japan_ties_latest_year", "query_fields", "index_version", "model",
+    "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties", "japan_ties_latest_year",
+    "query_fields", "index_version", "model",
 )
 # a batch job's result rows: the query they answer, and whether the assignment chose the pair
 BATCH_COLUMNS = (
     "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact",
-    "recency", "funding_route", "route_basis", "joint_agencies", "japan_ties", "japan_ties_latest_year", "query_fields", "assigned",
-    "index_version", "model",
+    "recency", "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties",
+    "japan_ties_latest_year", "query_fields", "assigned", "index_version", "model",
 )
 # the page's export of one search: the titles behind each match as well
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
@@ -45,6 +46,8 @@ def match_row(rank: int, match: Match, query_fields: Sequence[str], index_versio
         "funding_route": match.route.route, "route_basis": match.route.basis,
         "joint_agencies": LIST_SEPARATOR.join(match.route.joint_agencies),
         "japan_ties": match.ties.works, "japan_ties_latest_year": match.ties.latest_year,
+        "funders": LIST_SEPARATOR.join(f"{f.label}:{f.works}" for f in match.funding.funders),
+        "funders_with_arrangement": LIST_SEPARATOR.join(f.label for f in match.funding.with_arrangement),
         "query_fields": LIST_SEPARATOR.join(query_fields), "index_version": index_version, "model": model,
     }
 

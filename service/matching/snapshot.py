@@ -255,6 +255,14 @@ class Snapshot:
                 stored += self._delta_catalog.publications(abstracts=False)
         return (self._publication(i, p) for i, p in enumerate(stored))
 
+    def funders_of(self, researcher_ids: Sequence[str]) -> dict[str, list[tuple[str, str | None, str | None, int]]]:
+        """Per researcher, their funders (id, name, ROR, works), from the catalog segment that holds them."""
+        with self._catalog_lock:
+            found = self._delta_catalog.funders_of(researcher_ids) if self._delta_catalog is not None else {}
+            in_delta = set(self._delta_catalog.researchers_by_id(list(researcher_ids))) if self._delta_catalog is not None else set()
+            found.update(self._catalog.funders_of([r for r in researcher_ids if r not in in_delta]))
+        return found
+
     def japan_tie_works(self, researcher_id: str) -> list[TieWork]:
         """The researcher's works with co-authors in Japan, newest first, from the catalog segment
         that holds the researcher."""
