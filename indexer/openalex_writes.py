@@ -138,6 +138,7 @@ def _fill_institutions(conn: sqlite3.Connection, copies: list[tuple[str, Institu
                    ((rank, i.described()) for rank, i in copies), guard="WHERE institutions.record_hash IS NULL")
     after = _described_institutions(conn, ids)
     _requeue_holders(conn, (iid for iid in before if before[iid] != after[iid]))
+    conn.executemany("INSERT OR IGNORE INTO institution_lineage VALUES (?,?)", sorted({(i.id, a) for _, i in copies for a in i.lineage}))
 
 
 def write_works(conn: sqlite3.Connection, works: Iterable[WorkRow]) -> RecordCounts:
@@ -203,6 +204,8 @@ def write_institutions(conn: sqlite3.Connection, institutions: Iterable[Institut
     decision = _decide(conn, "institutions", "record_hash", latest)
     written = decision.new + decision.changed
     conn.executemany("INSERT OR REPLACE INTO institutions VALUES (?,?,?,?,?,?,?,NULL)", (i.values() for i in written))
+    conn.executemany("DELETE FROM institution_lineage WHERE institution_id = ?", ((i.id,) for i in written))  # a record's lineage is whole
+    conn.executemany("INSERT OR IGNORE INTO institution_lineage VALUES (?,?)", sorted({(i.id, a) for i in written for a in i.lineage}))
     # profiles that show this institution change when its name or country does
     _requeue_holders(conn, (i.id for i in written if i.id in before and before[i.id] != (i.display_name, i.country_code)))
     return decision.counts

@@ -54,6 +54,16 @@ def normal_orcid(value: Any) -> str | None:
     return match.group(1) if match else None
 
 
+class FunderRecord(BaseModel):
+    """A funder named on a work: its OpenAlex funder id (F...) links it to the registry's agencies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1, max_length=300)
+    ror: str | None = Field(None, max_length=100)
+
+
 class PublicationRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +72,7 @@ class PublicationRecord(BaseModel):
     abstract: str | None = Field(None, max_length=20000)
     year: int | None = Field(None, ge=1800)
     cited_by_count: int | None = Field(None, ge=0)
+    funders: tuple[FunderRecord, ...] = Field((), max_length=50)
 
     _clean = field_validator("title", "abstract", mode="before")(_clean_text)
 
@@ -83,6 +94,7 @@ class ResearcherRecord(BaseModel):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1, max_length=300)
     institution: str | None = Field(None, max_length=500)
+    institution_id: str | None = Field(None, pattern=_ID, description="An OpenAlex institution id (I...) or another stable id")
     country: str | None = None
     orcid: str | None = None
     h_index: int | None = Field(None, ge=0, le=1000)

@@ -227,6 +227,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE batch_jobs ADD COLUMN last_turn_at REAL;
         UPDATE batch_jobs SET options = json_extract(request, '$.options');
         CREATE INDEX IF NOT EXISTS batch_jobs_by_owner ON batch_jobs(owner, created_at)"""),
+    Migration(7, "for conflicts of interest: the institutions each institution is part of (OpenAlex's lineage), "
+                 "and the institution a house record declares by id", """
+        CREATE TABLE IF NOT EXISTS institution_lineage (
+            institution_id TEXT NOT NULL,
+            ancestor_id TEXT NOT NULL,
+            PRIMARY KEY (institution_id, ancestor_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS declared_institutions (
+            researcher_id TEXT PRIMARY KEY,
+            institution_id TEXT NOT NULL
+        ) WITHOUT ROWID"""),
 )
 LATEST = MIGRATIONS[-1].number
 
@@ -335,7 +346,25 @@ RESEARCHER_FUNDERS = """CREATE TABLE served.researcher_funders (
     works INTEGER NOT NULL,
     PRIMARY KEY (researcher_id, funder_id)
 ) WITHOUT ROWID"""
-CATALOG_TABLES = (*SERVED_TABLES, "japan_ties", "researcher_funders")  # every table of an index version's catalog
+# the institutions each researcher has been at (OpenAlex ids): their works' affiliations with
+# the latest such work's year, and the last known institution of their author record or the one a
+# house record declares (year 9999); and what those institutions are part of (OpenAlex's lineage)
+RESEARCHER_INSTITUTIONS = """CREATE TABLE served.researcher_institutions (
+    researcher_id TEXT NOT NULL,
+    institution_id TEXT NOT NULL,
+    institution_name TEXT,
+    last_year INTEGER NOT NULL,
+    PRIMARY KEY (researcher_id, institution_id)
+) WITHOUT ROWID;
+CREATE INDEX served.researcher_institutions_by_institution ON researcher_institutions(institution_id);
+CREATE TABLE served.institution_lineage (
+    institution_id TEXT NOT NULL,
+    ancestor_id TEXT NOT NULL,
+    PRIMARY KEY (institution_id, ancestor_id)
+) WITHOUT ROWID;
+CREATE INDEX served.institution_lineage_by_ancestor ON institution_lineage(ancestor_id)"""
+CURRENT = 9999  # the year of an author record's last known institution
+CATALOG_TABLES = (*SERVED_TABLES, "japan_ties", "researcher_funders", "researcher_institutions", "institution_lineage")  # every table of an index version's catalog
 _IN_JAPAN = "(instr(',' || a.countries || ',', ',JP,') > 0 OR (a.countries IS NULL AND r.country = 'JP'))"
 
 
@@ -390,6 +419,20 @@ def export_served(conn: sqlite3.Connection, target: Path, researcher_ids: Sequen
             "LEFT JOIN main.funders d ON d.id = f.funder_id"
             + (" WHERE a.researcher_id IN (SELECT id FROM temp.export_ids)" if researcher_ids is not None else "")
             + " GROUP BY a.researcher_id, f.funder_id")
+        for statement in RESEARCHER_INSTITUTIONS.split(";"):
+            conn.execute(statement)
+        only = " AND {column} IN (SELECT id FROM temp.export_ids)" if researcher_ids is not None else ""
+        conn.execute(
+            "INSERT INTO served.researcher_institutions SELECT researcher_id, institution_id, i.display_name, MAX(last_year) FROM ("
+            f"SELECT ai.researcher_id, ai.institution_id, COALESCE(p.year, 0) AS last_year FROM main.authorship_institutions ai "
+            f"JOIN main.publications p ON p.id = ai.publication_id WHERE 1{only.format(column='ai.researcher_id')} "
+            f"UNION ALL SELECT o.id, o.institution_id, {CURRENT} FROM main.openalex_authors o JOIN main.researchers r ON r.id = o.id "
+            f"WHERE o.institution_id IS NOT NULL{only.format(column='o.id')} "
+            f"UNION ALL SELECT d.researcher_id, d.institution_id, {CURRENT} FROM main.declared_institutions d "
+            f"WHERE 1{only.format(column='d.researcher_id')}) "
+            "LEFT JOIN main.institutions i ON i.id = institution_id GROUP BY researcher_id, institution_id")
+        conn.execute("INSERT INTO served.institution_lineage SELECT * FROM main.institution_lineage WHERE institution_id IN "
+                     "(SELECT DISTINCT institution_id FROM served.researcher_institutions)")
         conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
         if researcher_ids is not None:
             conn.execute("DELETE FROM temp.export_ids")

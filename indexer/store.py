@@ -91,7 +91,19 @@ def researcher_from_row(row: sqlite3.Row) -> StoredResearcher:
 
 
 def _content(pub: PublicationRecord) -> tuple[object, ...]:
-    return tuple(getattr(pub, f) for f in SHARED_FIELDS)
+    return (*(getattr(pub, f) for f in SHARED_FIELDS), _funder_ids(f.id for f in pub.funders))
+
+
+def _funder_ids(ids: Iterable[str]) -> str:
+    return ",".join(sorted(set(ids)))
+
+
+def _stored_content(conn: sqlite3.Connection, publication_id: str) -> tuple[object, ...] | None:
+    stored = conn.execute(f"SELECT {', '.join(SHARED_FIELDS)} FROM publications WHERE id = ?", (publication_id,)).fetchone()
+    if stored is None:
+        return None
+    funders = conn.execute("SELECT funder_id FROM work_funding WHERE publication_id = ?", (publication_id,))
+    return (*stored, _funder_ids(r[0] for r in funders))
 
 
 def _carriers(records: Sequence[ResearcherRecord]) -> dict[tuple[str, tuple[object, ...]], set[str]]:
@@ -108,14 +120,14 @@ def _shared_rewrite(conn: sqlite3.Connection, record: ResearcherRecord,
     """The first publication of `record` that it would rewrite while researchers outside this write
     hold it too; None where there is none."""
     for position, pub in enumerate(record.publications):
-        stored = conn.execute(f"SELECT {', '.join(SHARED_FIELDS)} FROM publications WHERE id = ?", (pub.id,)).fetchone()
-        if stored is None or tuple(stored) == _content(pub):
+        stored = _stored_content(conn, pub.id)
+        if stored is None or stored == _content(pub):
             continue
         agreeing = carriers.get((pub.id, _content(pub)), set()) | {record.id}
         holders = [r[0] for r in conn.execute("SELECT researcher_id FROM authorships WHERE publication_id = ? ORDER BY researcher_id",
                                                (pub.id,)) if r[0] not in agreeing]
         if holders:
-            changed = tuple(f for f, old, new in zip(SHARED_FIELDS, tuple(stored), _content(pub)) if old != new)
+            changed = tuple(f for f, old, new in zip((*SHARED_FIELDS, "funders"), stored, _content(pub)) if old != new)
             return SharedRewrite(record.id, position, pub.id, changed, tuple(holders[:HOLDERS_NAMED]), len(holders))
     return None
 
@@ -187,6 +199,10 @@ class Store:
                     self._upsert_publication(conn, pub)
                     conn.execute("INSERT INTO authorships (researcher_id, publication_id, position) VALUES (?,?,?)",
                                  (record.id, pub.id, position))
+                if record.institution_id:
+                    conn.execute("INSERT INTO declared_institutions VALUES (?,?)", (record.id, record.institution_id))
+                    conn.execute("INSERT OR IGNORE INTO institutions (id, display_name, country_code) VALUES (?,?,?)",
+                                 (record.institution_id, record.institution, record.country))
             self._drop_orphan_publications(conn, dropped)
         return UpsertCounts(added, updated, unchanged, tuple(refused.values()))
 
@@ -203,6 +219,7 @@ class Store:
         """The researcher's authorships removed; the publications they were on."""
         publications = [r[0] for r in conn.execute("SELECT publication_id FROM authorships WHERE researcher_id = ?", (researcher_id,))]
         conn.execute("DELETE FROM authorship_institutions WHERE researcher_id = ?", (researcher_id,))
+        conn.execute("DELETE FROM declared_institutions WHERE researcher_id = ?", (researcher_id,))
         conn.execute("DELETE FROM authorships WHERE researcher_id = ?", (researcher_id,))
         return publications
 
@@ -214,6 +231,10 @@ class Store:
                year=excluded.year, cited_by_count=excluded.cited_by_count, text_hash=excluded.text_hash""",
             (pub.id, pub.title, pub.abstract, pub.year, pub.cited_by_count, pub.text_hash),
         )
+        conn.execute("DELETE FROM work_funding WHERE publication_id = ?", (pub.id,))  # a shared one only as all its holders say
+        conn.executemany("INSERT OR IGNORE INTO work_funding (publication_id, funder_id) VALUES (?,?)", ((pub.id, f.id) for f in pub.funders))
+        conn.executemany("INSERT OR IGNORE INTO funders (id, display_name, ror) VALUES (?,?,?)",
+                         ((f.id, f.name, f.ror) for f in pub.funders))  # a name OpenAlex gave stays
 
     @staticmethod
     def _drop_orphan_publications(conn: sqlite3.Connection, candidates: Iterable[str]) -> None:
@@ -331,6 +352,38 @@ class Store:
                                   list(dict.fromkeys(researcher_ids))):
             out.setdefault(r["researcher_id"], []).append((r["funder_id"], r["name"], r["ror"], r["works"]))
         return out
+
+    def institutions_of(self, researcher_id: str, since_year: int) -> list[str]:
+        """Of an index version's catalog: the institutions (OpenAlex ids) the researcher was at in a
+        work from `since_year` on, or is at by their author record."""
+        if not self._has_table("researcher_institutions"):
+            return []
+        return [r[0] for r in self._conn.execute(
+            "SELECT institution_id FROM researcher_institutions WHERE researcher_id = ? AND last_year >= ?", (researcher_id, since_year))]
+
+    def institution_parts(self, institution_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """Of an index version's catalog: (institution, what it is part of) pairs that hold one of
+        these institutions on either side (OpenAlex's lineage)."""
+        if not self._has_table("institution_lineage") or not institution_ids:
+            return []
+        ids = list(institution_ids)
+        return [(r[0], r[1]) for r in schema.select_in(self._conn, "SELECT institution_id, ancestor_id FROM institution_lineage "
+                                                       "WHERE institution_id IN ({ids})", ids)
+                + schema.select_in(self._conn, "SELECT institution_id, ancestor_id FROM institution_lineage "
+                                   "WHERE ancestor_id IN ({ids})", ids)]
+
+    def researchers_at(self, institution_ids: Sequence[str], since_year: int) -> list[tuple[str, str, str | None]]:
+        """Of an index version's catalog: (researcher id, institution id, its name) of those at these
+        institutions in a work from `since_year` on, or by their author record."""
+        if not self._has_table("researcher_institutions") or not institution_ids:
+            return []
+        rows = schema.select_in(self._conn, "SELECT researcher_id, institution_id, institution_name, last_year FROM researcher_institutions "
+                                "WHERE institution_id IN ({ids})", list(institution_ids))
+        return [(r[0], r[1], r[2]) for r in rows if r[3] >= since_year]
+
+    def researcher_by_orcid(self, orcid: str) -> str | None:
+        row = self._conn.execute("SELECT id FROM researchers WHERE orcid = ? ORDER BY id LIMIT 1", (orcid,)).fetchone()
+        return row[0] if row else None
 
     def japan_tied_by(self, publication_id: str) -> list[str]:
         """Of an index version's catalog: the researchers for whom this work is a tie to Japan."""

@@ -366,7 +366,7 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
         "country_strength": {f: s.strength for f, s in match.strength.items()},
         "funding_route": match.route.route, "route_basis": match.route.basis, "no_counterpart_agency": match.route.no_counterpart_agency,
         "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
-        "japan_ties": match.ties.__dict__, "funding": match.funding.summary,
+        "japan_ties": match.ties.__dict__, "funding": match.funding.summary, "conflict": match.conflict.reason if match.conflict else None,
     }
 
 
@@ -384,6 +384,8 @@ def match(
     exclude_researcher: Annotated[list[str], typer.Option()] = [],
     include_japan: Annotated[bool, typer.Option(help="Include researchers in Japan.")] = False,
     japan_ties: Annotated[str | None, typer.Option(help="Works with co-authors in Japan: any, none, or at least N.")] = None,
+    pi: Annotated[str | None, typer.Option(help="Your OpenAlex author id, ORCID or researcher id: conflicts of interest are left out.")] = None,
+    include_conflicts: Annotated[bool, typer.Option(help="Show candidates with a conflict of interest, flagged.")] = False,
     w_topical: Annotated[float | None, typer.Option(help="Weight of topical similarity.")] = None,
     w_strength: Annotated[float | None, typer.Option(help="Weight of country strength.")] = None,
     w_impact: Annotated[float | None, typer.Option(help="Weight of impact (h-index).")] = None,
@@ -398,18 +400,19 @@ def match(
     with friendly_errors():
         query = Query(text=text, goal_id=goal, researcher_id=researcher)
         filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan,
-                           japan_ties)
+                           japan_ties).model_copy(update={"pi": pi, "include_conflicts": include_conflicts})
         weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency, ties=w_ties)
         snap = rt.snapshot()
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
     if as_json:
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
                "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
-               "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english}
+               "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english,
+               "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
-    for column in ("#", "score", "researcher", "country", "fields", "route", "best-matching publication"):
+    for column in ("#", "score", "researcher", "country", "fields", "route", "ties, funders, conflict", "best-matching publication"):
         table.add_column(column)
     for i, m in enumerate(page.matches):
         row = match_row(offset + i + 1, m, page.query.fields, snap.version, page.answered.model)
@@ -421,12 +424,21 @@ def match(
         best = m.evidence[0]
         table.add_row(
             str(row["rank"]), f"{row['score']:.3f}", f"{row['name']}\n{row['institution'] or ''}", row["country"] or "?",
-            ", ".join(f for f, _ in m.researcher.fields), route, f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
+            ", ".join(f for f, _ in m.researcher.fields), route, _facts(m), f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
         )
     out.print(table)
+    out.print("by country: " + ", ".join(f"{c.country or '?'} {c.count} ({c.route.route})" for c in page.countries[:12]), style="dim")
     out.print(f"index {snap.version}, model {page.answered.model}", style="dim")
     if page.answered.note:
         out.print(page.answered.note, style="dim")
+
+
+def _facts(m: Match) -> str:
+    """Ties to Japan, funders and a conflict, in a few words."""
+    ties = f"Japan ties {m.ties.works} ({m.ties.latest_year})" if m.ties.works else "no Japan ties"
+    linked = m.funding.with_arrangement
+    funders = (f"{linked[0].label} (arrangement)" if linked else m.funding.funders[0].label) if m.funding.funders else "no funder recorded"
+    return "\n".join([ties, funders] + ([f"CONFLICT: {m.conflict.short}"] if m.conflict else []))
 
 
 @app.command()

@@ -241,3 +241,60 @@ def test_the_api_docs_render_without_any_network(page) -> None:  # type: ignore[
     page.goto("/")
     page.get_by_role("link", name="API", exact=True).click()
     expect(page.get_by_text("/v1/matches").first).to_be_visible()
+
+
+def _demo_pi_and_coauthor() -> tuple[str, str, str]:
+    """From the demo file: a researcher in Japan, a recent work of theirs written with a researcher
+    abroad (a conflict of interest for the PI), and that co-author's id."""
+    import gzip
+    import json
+
+    from tests.conftest import DEMO_CORPUS
+
+    records = [json.loads(line) for line in gzip.open(DEMO_CORPUS, "rt", encoding="utf-8")]
+    since = time.gmtime().tm_year - 3
+    holders: dict[str, list[dict]] = {}
+    for r in records:
+        for p in r["publications"]:
+            holders.setdefault(p["id"], []).append(r)
+    for r in records:
+        for p in r["publications"]:
+            abroad = [h for h in holders[p["id"]] if h["country"] != "JP"]
+            if r["country"] == "JP" and abroad and p["year"] >= since:
+                return r["id"], p["title"], abroad[0]["id"]
+    raise AssertionError("the demo has no recent work written with Japan")
+
+
+def test_the_card_line_the_conflict_and_the_country_picture(page) -> None:  # type: ignore[no-untyped-def]
+    pi, title, coauthor = _demo_pi_and_coauthor()
+    page.goto("/")
+    page.get_by_label("Project description").fill(title)
+    page.locator("details.filters > summary").click()
+    page.get_by_label("Your own id, to leave out conflicts of interest").fill(pi)
+    page.get_by_label("Results per page").select_option("50")
+    page.get_by_role("button", name="Find partners").click()
+    expect(page.locator("ol.result-list > li").first).to_be_visible()
+    assert coauthor not in page.locator("ol.result-list").inner_html()  # left out
+    page.get_by_label("Show them, flagged").check()
+    page.get_by_role("button", name="Find partners").click()
+    card = page.locator("ol.result-list > li").filter(has=page.locator(f'a[href^="/researchers/{coauthor}"]'))
+    expect(card.locator(".card-facts .conflict-fact")).to_contain_text("co-author of the PI")
+    expect(card.locator(".card-facts")).to_contain_text(re.compile(r"Japan ties: \d+ works?"))
+    expect(card.locator(".card-facts")).to_contain_text(re.compile(r"Funded by|No funder recorded"))
+    chart = page.locator("figure.country-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator("figcaption")).to_contain_text("matching researchers are")
+    bars = chart.locator("svg rect")
+    assert bars.count() >= 3 and {bars.nth(i).get_attribute("class") for i in range(bars.count())} & {"route-joint", "route-direct"}
+    screenshot(page, "country-chart.png")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(SCREENSHOTS / "card-with-conflict.png"))
+    card.locator("h3 a").click()  # the researcher view says it in full
+    expect(page.get_by_role("heading", name=re.compile(r"^Conflict of interest with .*" + pi))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"co-authored \d+ works? with the PI"))).to_be_visible()
+    page.go_back()
+    first_country = chart.locator("svg a").first
+    label = first_country.locator("text").first.text_content()
+    first_country.click()  # a bar filters the search to its country
+    expect(page.get_by_label("Only these countries")).to_have_value(re.compile(r"^[A-Z]{2}$"))
+    assert {t.split("·")[1].strip() for t in page.locator(".result .affiliation").all_inner_texts()} == {label}

@@ -47,10 +47,13 @@ def _change(rt: Runtime, shared_pub: tuple[str, str]) -> None:
     changed = researcher(first.id, country="FR", titles=(*kept_titles, "Real-time decoding of surface codes on FPGAs"))
     changed["publications"] = [{**p, "id": f"{first.id}-new-{i}"} for i, p in enumerate(changed["publications"])]
     added = researcher("zz-new", country="EE", titles=("Perovskite tandem cells",))
-    with rt.store() as store:
+    with rt.store() as store, store.transaction() as conn:
         stored = store.publications_by_id([shared_pub[0]])[shared_pub[0]]
+        funders = [{"id": f, "name": n, **({"ror": r} if r else {})} for f, n, r in conn.execute(
+            "SELECT f.funder_id, d.display_name, d.ror FROM work_funding f JOIN funders d ON d.id = f.funder_id WHERE f.publication_id = ?",
+            (shared_pub[0],))]
     added["publications"].append({"id": shared_pub[0], "title": shared_pub[1], "abstract": abstract, "year": stored.year,
-                                  "cited_by_count": stored.cited_by_count})  # as stored: a co-author joins it
+                                  "cited_by_count": stored.cited_by_count, "funders": funders})  # as stored: a co-author joins it
     rt.ingest(write_jsonl(rt.settings.data_dir / "changes.jsonl", [changed, added]))
     with rt.store() as store:
         assert store.delete_researcher(gone.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sqlite3
 import time
 from collections import Counter
@@ -17,10 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.http.app import create_app
+from service.matching.conflicts import conflicts_of
 from service.matching.funding import funding_history
 from service.matching.query import Filters, Query, Weights
 from service.runtime import Runtime
-from tests.conftest import OPENALEX_SAMPLE, authorized, fake_runtime
+from tests.conftest import OPENALEX_SAMPLE, authorized, copy_state, fake_runtime
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,9 @@ def test_ties_on_real_records_match_a_hand_count(openalex: Runtime) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Runtime:
-    return fake_runtime(demo_state)
+    state = tmp_path_factory.mktemp("demo-ties") / "state"
+    copy_state(demo_state, state)  # its jobs and keys stay here
+    return fake_runtime(state)
 
 
 def test_the_demo_shows_ties_on_results_the_researcher_view_and_batch_rows(demo: Runtime) -> None:
@@ -84,7 +88,7 @@ def test_the_demo_shows_ties_on_results_the_researcher_view_and_batch_rows(demo:
         html = client.get(f"/researchers/{first}").text
         assert "Ties to Japan" in html and view["japan_tie_works"][0]["title"] in html
         card = client.get("/", params={"goal": "6", "ties": "any"}).text
-        assert "with co-authors in Japan" in card
+        assert re.search(r'class="card-facts">.*?Japan ties: \d+ works?, latest \d{4}', card, re.S)
         none = client.post("/v1/matches", json={"query": {"goal_id": 6}, "filters": {"japan_ties": "none"}, "limit": 50}).json()
         assert all(m["japan_ties"]["works"] == 0 for m in none["data"])
         job = client.post("/v1/batch-jobs", json={"queries": [{"id": "q", "query": {"goal_id": 6}, "filters": {"japan_ties": 2}}]}).json()
@@ -126,3 +130,144 @@ def test_funders_are_counted_from_the_works_and_linked_to_the_registry_by_id(ope
         view = client.get(f"/v1/researchers/{rid}").json()
         assert any(f["agency"] == "NSF" and f["works"] == works for f in view["funding"]["funders"])
         assert "Funding history" in client.get(f"/researchers/{rid}").text
+
+
+def _recent_coauthors(rt: Runtime) -> tuple[str, str, str, str]:
+    """A PI with a work of the last three years, a co-author of it, that work's title, and the PI's ORCID."""
+    with sqlite3.connect(rt.settings.store_path) as conn:
+        pi, coauthor, title = conn.execute(
+            "SELECT a.researcher_id, b.researcher_id, p.title FROM authorships a JOIN authorships b ON b.publication_id = a.publication_id "
+            "AND b.researcher_id != a.researcher_id JOIN publications p ON p.id = a.publication_id JOIN researchers r ON r.id = a.researcher_id "
+            "WHERE p.year >= strftime('%Y', 'now') - 3 AND r.orcid IS NOT NULL "
+            "AND (SELECT COUNT(*) FROM authorships c WHERE c.publication_id = p.id) <= 8 "  # a small team: others match the title too
+            "ORDER BY a.researcher_id, b.researcher_id LIMIT 1").fetchone()
+        orcid = conn.execute("SELECT orcid FROM researchers WHERE id = ?", (pi,)).fetchone()[0]
+    return pi, coauthor, title, orcid
+
+
+def test_a_pis_recent_coauthors_and_colleagues_are_left_out_or_flagged(openalex: Runtime) -> None:
+    snap = openalex.snapshot()
+    pi, coauthor, title, orcid = _recent_coauthors(openalex)
+    query, everyone = Query(text=title), Filters(include_japan=True)
+    plain = {m.researcher.id for m in openalex.matcher.match(snap, query, everyone, limit=50).matches}
+    assert coauthor in plain
+    for named in (pi, f"https://openalex.org/{pi}", f"https://orcid.org/{orcid}"):  # a researcher id, an OpenAlex URL, an ORCID
+        left_out = openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": named}), limit=50)
+        assert coauthor not in {m.researcher.id for m in left_out.matches} and pi not in {m.researcher.id for m in left_out.matches}
+    flagged = openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": pi, "include_conflicts": True}), limit=50)
+    hit = next(m for m in flagged.matches if m.researcher.id == coauthor)
+    assert hit.conflict is not None and hit.conflict.coauthored and "co-authored" in hit.conflict.reason
+    with pytest.raises(Exception, match="not in index version"):
+        openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": "A0000000000"}))
+    # colleagues: the same institution by id, from the author records
+    with sqlite3.connect(openalex.settings.store_path) as conn:
+        boss, colleague, institution = conn.execute(
+            "SELECT a.id, b.id, a.institution_id FROM openalex_authors a JOIN openalex_authors b ON b.institution_id = a.institution_id "
+            "AND b.id > a.id JOIN researchers r ON r.id = b.id ORDER BY a.id LIMIT 1").fetchone()
+    found = conflicts_of(snap, snap.row(boss), 2000)
+    assert any(institution in named for named in found[snap.row(colleague)].institutions)
+
+
+def test_an_institution_includes_its_parts_by_lineage_but_not_its_siblings(openalex: Runtime) -> None:
+    """A researcher at a lab is the colleague of one at the body the lab is part of (OpenAlex's
+    lineage); two labs of one body are not colleagues for that alone."""
+    snap = openalex.snapshot()
+    with sqlite3.connect(openalex.settings.store_path) as conn:
+        at = "SELECT DISTINCT researcher_id FROM authorship_institutions WHERE institution_id = ?"
+        lab, body = conn.execute(
+            "SELECT l.institution_id, l.ancestor_id FROM institution_lineage l WHERE EXISTS (SELECT 1 FROM authorship_institutions a "
+            "WHERE a.institution_id = l.ancestor_id) AND EXISTS (SELECT 1 FROM authorship_institutions a WHERE a.institution_id = "
+            "l.institution_id) ORDER BY l.institution_id, l.ancestor_id LIMIT 1").fetchone()
+        at_lab, at_body = [r[0] for r in conn.execute(at, (lab,))], [r[0] for r in conn.execute(at, (body,))]
+        sibling = conn.execute("SELECT institution_id FROM institution_lineage WHERE ancestor_id = ? AND institution_id != ? "
+                               "AND institution_id IN (SELECT institution_id FROM authorship_institutions) LIMIT 1", (body, lab)).fetchone()
+        at_sibling = [r[0] for r in conn.execute(at, sibling)] if sibling else []
+    found = conflicts_of(snap, snap.row(at_lab[0]), 0)
+    assert {r for r in at_body if r != at_lab[0]} <= {str(snap.researcher_ids[row]) for row in found}
+    assert any(body in named for r in at_body if r != at_lab[0] for named in found[snap.row(r)].institutions)
+    for other in at_sibling:
+        if other not in at_body and other not in at_lab and snap.row(other) in found:  # only for a reason of its own
+            assert not any(body in named or sibling[0] in named for named in found[snap.row(other)].institutions)
+
+
+def test_the_api_page_and_an_assignment_respect_a_pis_conflicts(openalex: Runtime) -> None:
+    pi, coauthor, title, _ = _recent_coauthors(openalex)
+    body = {"query": {"text": title}, "filters": {"include_japan": True, "pi": pi, "include_conflicts": True}, "limit": 50}
+    with TestClient(create_app(openalex)) as client:
+        authorized(client, openalex, "batch")
+        page = client.post("/v1/matches", json=body).json()
+        hit = next(m for m in page["data"] if m["researcher"]["id"] == coauthor)
+        assert hit["conflict"]["coauthored"] and "co-authored" in hit["conflict"]["reason"]
+        unknown = client.post("/v1/matches", json={**body, "filters": {"pi": "A0000000000"}})
+        assert unknown.status_code == 404 and "conflicts of interest cannot be checked" in unknown.json()["detail"]
+        html = client.get("/", params={"q": title, "pi": pi, "conflicts": "1", "per": "50"}).text
+        assert "Conflict of interest" in html
+        job = client.post("/v1/batch-jobs", json={"queries": [{"id": "p", "query": {"text": title}, "filters": body["filters"]}],
+                                                  "options": {"assignment": {"partners_per_project": 3, "candidates_per_project": 300}}}).json()
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/batch-jobs/{job['id']}").json()["state"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assigned = client.get(f"/v1/batch-jobs/{job['id']}/results?format=json").json()
+        assert assigned and coauthor not in {r["researcher_id"] for r in assigned} and not any(r["conflict"] for r in assigned)
+
+
+def _demo_pi(demo: Runtime) -> tuple[str, str, str, str]:
+    """A researcher in Japan of the demo, a co-author abroad of a recent work, that work's title, and
+    a colleague in Japan at the same institution (by the records' institution id)."""
+    since = time.gmtime().tm_year - demo.settings.conflict_years
+    with sqlite3.connect(demo.settings.store_path) as conn:
+        return conn.execute(
+            "SELECT pi.id, abroad.id, p.title, colleague.researcher_id FROM researchers pi "
+            "JOIN authorships a ON a.researcher_id = pi.id JOIN publications p ON p.id = a.publication_id AND p.year >= ? "
+            "JOIN authorships b ON b.publication_id = p.id JOIN researchers abroad ON abroad.id = b.researcher_id AND abroad.country != 'JP' "
+            "JOIN declared_institutions mine ON mine.researcher_id = pi.id "
+            "JOIN declared_institutions colleague ON colleague.institution_id = mine.institution_id AND colleague.researcher_id != pi.id "
+            "WHERE pi.country = 'JP' ORDER BY pi.id, abroad.id LIMIT 1", (since,)).fetchone()
+
+
+def test_the_demo_shows_funders_and_conflicts(demo: Runtime) -> None:
+    """The demo's works name funders (registry agencies by their OpenAlex id) and its records their
+    institution by id, so a PI's co-authors and colleagues are flagged there too."""
+    snap = demo.snapshot()
+    pi, coauthor, title, colleague = _demo_pi(demo)
+    with TestClient(create_app(demo)) as client:
+        authorized(client, demo, "read")
+        us = client.post("/v1/matches", json={"query": {"goal_id": 3}, "filters": {"countries": ["US"]}, "limit": 20}).json()["data"]
+        linked = [f for m in us for f in m["funding"]["funders"] if f["agency"]]
+        assert {f["agency"] for f in linked} <= {"NSF", "NIH"} and linked and all(f["id"].startswith("F43") for f in linked)
+        body = {"query": {"text": title}, "filters": {"include_japan": True, "pi": pi}, "limit": 100}
+        left_out = {m["researcher"]["id"] for m in client.post("/v1/matches", json=body).json()["data"]}
+        assert coauthor not in left_out and colleague not in left_out and pi not in left_out
+        body["filters"]["include_conflicts"] = True
+        flagged = {m["researcher"]["id"]: m["conflict"] for m in client.post("/v1/matches", json=body).json()["data"]}
+        assert flagged[coauthor]["coauthored"] and flagged[coauthor]["short"].startswith("co-author of the PI")
+        if colleague in flagged:  # ranked in the first 100 for this text
+            assert flagged[colleague]["institutions"] and "at the PI's institution" in flagged[colleague]["short"]
+        assert demo.matcher.conflict_with(snap, colleague, pi)[1] is not None
+        view = client.get(f"/researchers/{coauthor}", params={"pi": pi}).text
+        assert "Conflict of interest with" in view and "co-authored" in view
+        stranger = next(m["researcher"]["id"] for m in us if demo.matcher.conflict_with(snap, m["researcher"]["id"], pi)[1] is None)
+        assert "None found" in client.get(f"/researchers/{stranger}", params={"pi": pi}).text
+        assert "cannot be checked" in client.get(f"/researchers/{stranger}", params={"pi": "A0000000000"}).text
+
+
+def test_the_results_count_where_the_researchers_are_with_each_countrys_route(demo: Runtime) -> None:
+    with TestClient(create_app(demo)) as client:
+        authorized(client, demo, "read")
+        page = client.post("/v1/matches", json={"query": {"goal_id": 1}, "limit": 50}).json()
+        counted = {c["country"]: c for c in page["countries"]}
+        assert sum(c["count"] for c in page["countries"]) == page["count"]
+        assert [c["count"] for c in page["countries"]] == sorted((c["count"] for c in page["countries"]), reverse=True)
+        for m in page["data"]:  # each result's route is its country's
+            assert counted[m["researcher"]["country"]]["route"] == m["funding_route"]["route"]
+            assert counted[m["researcher"]["country"]]["basis"] == m["funding_route"]["basis"]
+        routes = {c["route"] for c in page["countries"]}
+        assert {"joint", "direct"} <= routes
+        html = client.get("/", params={"goal": "1"}).text
+        chart = re.search(r'<figure class="country-chart">.*?</figure>', html, re.S)
+        assert chart and f"Where the {page['count']} matching researchers are" in chart.group(0)
+        bars = re.findall(r'<rect [^>]*class="route-(\w+)"', chart.group(0))
+        assert len(bars) == min(12, len(page["countries"]))
+        assert bars == [c["route"] if c["route"] in ("joint", "direct", "domestic") else "unknown" for c in page["countries"][:12]]
+        assert 'href="/?goal=1&amp;country=' in chart.group(0)  # a bar filters to its country

@@ -3,7 +3,9 @@
 Every researcher, institution and publication here is invented (`"fictional": true` on each record).
 The topics follow real research vocabulary so that semantic search behaves as on real data; the
 country mix gives each country a different profile of strengths; researchers in Japan co-wrote a
-few works of researchers abroad (ties to Japan). Deterministic: a fixed seed and
+few works of researchers abroad (ties to Japan); each institution has an id (conflicts of interest
+by institution) and about half the works name a funder: a real agency of the counterpart registry
+by its OpenAlex funder id where the registry gives one, else a fictional national funder. Deterministic: a fixed seed and
 gzip without a timestamp give byte-identical output on every run.
 """
 
@@ -29,6 +31,8 @@ SEED = 20261126
 RESEARCHERS = 2200
 OUT = Path(__file__).resolve().parent.parent / "demo" / "researchers.jsonl.gz"
 LABELS = Path(__file__).resolve().parent.parent / "demo" / "labels.jsonl.gz"
+REGISTRY = Path(__file__).resolve().parent.parent / "agencies.json"
+EU_MEMBERS = {"AT", "BE", "CZ", "DE", "DK", "ES", "FI", "FR", "IE", "IT", "NL", "PL", "PT", "SE"}  # of the demo's countries
 
 FIELD_LABELS = {
     "semiconductors": "semiconductor technology", "artificial_intelligence": "artificial intelligence",
@@ -216,7 +220,50 @@ def generate(n: int = RESEARCHERS, seed: int = SEED) -> tuple[list[dict], list[d
         labels.append({"id": f"demo-R{i + 1:05d}", "field": field, "second_field": second_field,
                        "focus": [f"{field}/{t}" for t in focus], "publications": pub_topics})
     _japanese_coauthors(records, labels, random.Random(seed + 1))
+    _institution_ids(records)
+    _funders(records, random.Random(seed + 2))
     return records, labels
+
+
+def _institution_ids(records: list[dict]) -> None:
+    """One id per institution name, in order of first appearance."""
+    ids: dict[str, str] = {}
+    for record in records:
+        record["institution_id"] = ids.setdefault(record["institution"], f"demo-I{len(ids) + 1:04d}")
+
+
+def _registry_funders() -> dict[str, list[dict]]:
+    """Per country (and EU), its registry agencies that OpenAlex knows by a funder id."""
+    found: dict[str, list[dict]] = {}
+    for entry in json.loads(REGISTRY.read_text(encoding="utf-8"))["countries"]:
+        for agency in entry.get("agencies", []):
+            openalex = [i for i in agency.get("ids", []) if i.startswith("F")]
+            ror = next((i for i in agency.get("ids", []) if i.startswith("https://ror.org/")), None)
+            if openalex:
+                found.setdefault(entry["country"], []).append({"id": openalex[0], "name": agency["name"], "ror": ror})
+    return found
+
+
+def _funders(records: list[dict], rng: random.Random) -> None:
+    """About half of each researcher's works name a funder (a shared work once, for all its authors):
+    a registry agency of their country, the European Commission for some in the EU, else a fictional
+    national funder. Drawn last with its own seed, so that the rest of the corpus is as before."""
+    registry = _registry_funders()
+    for record in records:
+        country = record["country"]
+        national = registry.get(country) or [{"id": f"demo-F{country}", "name": f"National Science Fund of {country} (fictional)"}]
+        for work in record["publications"]:
+            if "funders" in work or rng.random() >= 0.5:
+                work.setdefault("funders", [])
+                continue
+            funders = [rng.choice(national)]
+            if country in EU_MEMBERS and rng.random() < 0.3:
+                funders.append(registry["EU"][0])
+            work["funders"] = [{k: v for k, v in f.items() if v is not None} for f in funders]
+    for record in records:  # no empty lists in the file
+        for work in record["publications"]:
+            if not work.get("funders"):
+                work.pop("funders", None)
 
 
 def _japanese_coauthors(records: list[dict], labels: list[dict], rng: random.Random) -> None:

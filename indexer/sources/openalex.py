@@ -107,34 +107,46 @@ class InstitutionRow:
     country_code: str | None
     type: str | None
     updated_date: str | None = None
+    lineage: tuple[str, ...] = ()  # the institutions it is part of (OpenAlex's lineage, without itself)
 
     def described(self) -> tuple[str | None, ...]:
         return (self.id, self.display_name, self.ror, self.country_code, self.type)
 
     def values(self) -> tuple[Any, ...]:
-        return (*self.described(), self.updated_date, record_hash(*self.described()))
+        return (*self.described(), self.updated_date, record_hash(*self.described(), *self.lineage))
 
 
 def institution_row(raw: dict[str, Any], updated_date: str | None = None) -> InstitutionRow | None:
     """None without an OpenAlex institution id."""
     if updated_date is None:  # as a work or an author names it: the same few thousand institutions over and over
         try:
-            return _named_institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"))
+            return _named_institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"),
+                                      _lineage(raw.get("lineage")))
         except TypeError:  # a value that cannot be a cache key (a list where a name goes): no such institution
             return None
-    return _institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"), updated_date)
+    return _institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"),
+                        _lineage(raw.get("lineage")), updated_date)
 
 
-def _institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any, updated_date: str | None) -> InstitutionRow | None:
+def _lineage(value: Any) -> tuple[str, ...]:
+    """OpenAlex's lineage of an institution (its own id first, then those it is part of) as ids."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(i for i in (short_id(v) for v in value[:20]) if i and i.startswith("I")))
+
+
+def _institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any, lineage: tuple[str, ...],
+                 updated_date: str | None) -> InstitutionRow | None:
     iid = short_id(ident)
     if not iid or not iid.startswith("I"):
         return None
-    return InstitutionRow(iid, _text(name), _token(ror), _country(country), _token(kind, 40), updated_date)
+    return InstitutionRow(iid, _text(name), _token(ror), _country(country), _token(kind, 40), updated_date,
+                          tuple(i for i in lineage if i != iid))
 
 
 @lru_cache(maxsize=1 << 16)
-def _named_institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any) -> InstitutionRow | None:
-    return _institution(ident, name, ror, country, kind, None)
+def _named_institution(ident: Any, name: Any, ror: Any, country: Any, kind: Any, lineage: tuple[str, ...]) -> InstitutionRow | None:
+    return _institution(ident, name, ror, country, kind, lineage, None)
 
 
 @dataclass(slots=True)

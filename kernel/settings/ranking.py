@@ -52,4 +52,5 @@ class MatchingSettings(BaseModel):
     evidence_count: int = Field(3, ge=1, le=10)
     recency_half_life_years: float = Field(8.0, gt=0)
     max_fields_per_query: int = Field(2, ge=1, le=5)
+    conflict_years: int = Field(3, ge=0, le=50)  # co-authorship with the PI within this many years is a conflict of interest
     max_query_chars: int = Field(20_000, ge=100)

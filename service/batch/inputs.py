@@ -15,7 +15,7 @@ from service.matching.query import Filters, Id, Query, Weights
 CSV_LIST_SEPARATOR = ";"
 CSV_QUERY_COLUMNS = ("text", "goal_id", "researcher_id")
 CSV_FILTER_COLUMNS = ("countries", "exclude_countries", "fields", "min_h_index", "since_year", "japan_ties",
-                      "exclude_institutions", "exclude_researchers", "include_japan")
+                      "exclude_institutions", "exclude_researchers", "include_japan", "pi", "include_conflicts")
 CSV_LIST_COLUMNS = {"countries", "exclude_countries", "fields", "exclude_institutions", "exclude_researchers"}
 
 
@@ -100,7 +100,7 @@ def _csv_record(row: dict[str, str | None]) -> dict[str, Any]:
             continue
         if name in CSV_LIST_COLUMNS:
             filters[name] = [v.strip() for v in value.split(CSV_LIST_SEPARATOR) if v.strip()]
-        elif name == "include_japan":
+        elif name in ("include_japan", "include_conflicts"):
             filters[name] = value.lower() in ("1", "true", "yes")
         else:
             filters[name] = value

@@ -315,7 +315,8 @@ def _assign(jobs: JobStore, job: Job, request: BatchRequest) -> None:
     rows = list(jobs.results(job.id))
     key = {(r["query_id"], r["researcher_id"]): r for r in rows}
     position = {q.id: i for i, q in enumerate(request.queries)}
-    candidates = [Candidate(r["query_id"], r["researcher_id"], r["country"] or "", r["score"]) for r in rows]
+    # a pair with a conflict of interest (shown with include_conflicts) is never assigned
+    candidates = [Candidate(r["query_id"], r["researcher_id"], r["country"] or "", r["score"]) for r in rows if not r.get("conflict")]
     result = assign(candidates, [q.id for q in request.queries], rules)
     chosen = [(position[c.project], key[(c.project, c.researcher)]["rank"]) for c in result.chosen]
     summary = result.summary()

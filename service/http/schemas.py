@@ -117,6 +117,14 @@ def funding_out(history: FundingHistory) -> FundingOut:
     return FundingOut(summary=history.summary, funders=[FunderOut(**f.__dict__) for f in history.funders])
 
 
+class ConflictOut(BaseModel):
+    reason: str
+    short: str = Field(description="The reason in a few words, for a card")
+    coauthored: list[str] = Field(description="Works written with the PI within the conflict window")
+    institutions: list[str] = Field(description="The candidate's institutions that are the PI's, or part of them or they of it "
+                                                "(OpenAlex lineage), as 'name (OpenAlex id)'")
+
+
 class MatchOut(BaseModel):
     rank: int
     researcher: ResearcherSummary
@@ -128,6 +136,7 @@ class MatchOut(BaseModel):
     funding_route: RouteOut
     japan_ties: JapanTiesOut
     funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the query's fields")
+    conflict: ConflictOut | None = Field(None, description="A conflict of interest with the query's PI (shown only with include_conflicts)")
 
 
 class PublicationOut(BaseModel):
@@ -196,6 +205,8 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
         evidence=[EvidenceOut(**e.__dict__) for e in match.evidence],
         country_strength={f: strength_out(s) for f, s in match.strength.items()},
         funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__), funding=funding_out(match.funding),
+        conflict=ConflictOut(reason=match.conflict.reason, short=match.conflict.short, coauthored=list(match.conflict.coauthored),
+                             institutions=list(match.conflict.institutions)) if match.conflict else None,
     )
 
 

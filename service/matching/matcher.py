@@ -18,6 +18,7 @@ from kernel.errors import NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
+from service.matching.conflicts import Conflict, conflicts_of, pi_row
 from service.matching.query import Filters, Query, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
 from service.matching.funding import FundingHistory, funding_history
@@ -63,6 +64,7 @@ class Match:
     ties: JapanTies  # works co-authored with authors in Japan
     funding: FundingHistory  # their funders, linked to the registry
     route: FundingRoute
+    conflict: Conflict | None = None  # with the query's PI, where one was named (shown only with include_conflicts)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,15 @@ class Ranked:
 
 
 @dataclass(frozen=True)
+class CountryCount:
+    """How many of the matching researchers are in a country, and its route for the query's fields."""
+
+    country: str | None
+    count: int
+    route: FundingRoute
+
+
+@dataclass(frozen=True)
 class MatchPage:
     matches: list[Match]
     count: int
@@ -80,6 +91,7 @@ class MatchPage:
     weights: RankingWeights
     answered: AnsweredIn  # the space, the model and whether the scores compare with an English query's
     stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
+    countries: tuple[CountryCount, ...] = ()  # where all `count` matching researchers are, most first
 
 
 @dataclass(frozen=True)
@@ -289,6 +301,13 @@ class Matcher:
         allowed = self._allowed(snap, filters)
         if resolved.exclude_row is not None:
             allowed[resolved.exclude_row] = False
+        conflicts: dict[int, Conflict] = {}
+        if filters.pi is not None:
+            pi = pi_row(snap, filters.pi)
+            conflicts = conflicts_of(snap, pi, self._conflicts_since())
+            allowed[pi] = False  # never the PI's own partner
+            if not filters.include_conflicts:
+                allowed[list(conflicts)] = False
         stages.mark("filter")
         candidates, known = self._candidates(snap, resolved, allowed, offset + limit)
         stages.mark("search")
@@ -298,8 +317,26 @@ class Matcher:
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
         stages.mark("rank")
         matches = self._explain(snap, ranked, [int(i) for i in order[offset : offset + limit]], resolved, filters.since_year, known)
+        if conflicts:
+            matches = [dataclasses.replace(m, conflict=conflicts.get(snap.row(m.researcher.id))) for m in matches]
         stages.mark("explain")
-        return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms)
+        countries = self._by_country(snap, ranked.rows[order], resolved.fields)
+        return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms, countries)
+
+    def _conflicts_since(self) -> int:
+        return date.today().year - self.settings.conflict_years
+
+    def conflict_with(self, snap: Snapshot, researcher_id: str, pi: str) -> tuple[str, Conflict | None]:
+        """The PI's researcher id (`pi` as `Filters.pi` takes it) and the researcher's conflict of
+        interest with them, if any."""
+        row, found = snap.row(researcher_id), pi_row(snap, pi)
+        return str(snap.researcher_ids[found]), conflicts_of(snap, found, self._conflicts_since()).get(row)
+
+    def _by_country(self, snap: Snapshot, rows: np.ndarray, fields: Sequence[str]) -> tuple[CountryCount, ...]:
+        counts = np.bincount(snap.country_codes[rows], minlength=len(snap.country_names))
+        found = sorted(((str(snap.country_names[i]) or None, int(n)) for i, n in enumerate(counts) if n),
+                       key=lambda c: (-c[1], c[0] or "~"))  # unknown last among equals
+        return tuple(CountryCount(country, n, funding_route(country, fields, self.reference)) for country, n in found)
 
     def score(
         self, snap: Snapshot, query: Query, researcher_ids: Sequence[str], weights: Weights | None = None,

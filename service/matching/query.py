@@ -63,6 +63,10 @@ class Filters(BaseModel):
     include_japan: bool = False
     japan_ties: Literal["any", "none"] | Annotated[int, Field(ge=1, le=10_000)] | None = Field(
         None, description="Ties to Japan: any (a work co-authored with authors in Japan), none, or at least N such works.")
+    pi: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="The query's PI (OpenAlex author id, ORCID or researcher id): candidates with a conflict of interest "
+                          "(recent co-authors, the same institution) are left out, or flagged with `include_conflicts`.")
+    include_conflicts: bool = Field(False, description="Show candidates with a conflict of interest with the PI, flagged.")
 
     _codes = field_validator("countries", "exclude_countries")(_countries)
 

@@ -21,18 +21,19 @@ COLUMN_TYPES = {
     "impact": "float64", "recency": "float64", "funding_route": "string", "route_basis": "string", "joint_agencies": "string",
     "query_fields": "string", "assigned": "bool_", "index_version": "string", "model": "string",
     "japan_ties": "int32", "japan_ties_latest_year": "int32", "funders": "string", "funders_with_arrangement": "string",
+    "conflict": "string",
     "best_publications": "string",
 }
 MATCH_COLUMNS = (
     "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact", "recency",
     "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties", "japan_ties_latest_year",
-    "query_fields", "index_version", "model",
+    "conflict", "query_fields", "index_version", "model",
 )
 # a batch job's result rows: the query they answer, and whether the assignment chose the pair
 BATCH_COLUMNS = (
     "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact",
     "recency", "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties",
-    "japan_ties_latest_year", "query_fields", "assigned", "index_version", "model",
+    "japan_ties_latest_year", "conflict", "query_fields", "assigned", "index_version", "model",
 )
 # the page's export of one search: the titles behind each match as well
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
@@ -48,6 +49,7 @@ def match_row(rank: int, match: Match, query_fields: Sequence[str], index_versio
         "japan_ties": match.ties.works, "japan_ties_latest_year": match.ties.latest_year,
         "funders": LIST_SEPARATOR.join(f"{f.label}:{f.works}" for f in match.funding.funders),
         "funders_with_arrangement": LIST_SEPARATOR.join(f.label for f in match.funding.with_arrangement),
+        "conflict": match.conflict.reason if match.conflict else "",
         "query_fields": LIST_SEPARATOR.join(query_fields), "index_version": index_version, "model": model,
     }
 

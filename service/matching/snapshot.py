@@ -263,6 +263,34 @@ class Snapshot:
             found.update(self._catalog.funders_of([r for r in researcher_ids if r not in in_delta]))
         return found
 
+    def researcher_by_orcid(self, orcid: str) -> str | None:
+        with self._catalog_lock:
+            for catalog in (self._delta_catalog, self._catalog):
+                found = catalog.researcher_by_orcid(orcid) if catalog is not None else None
+                if found is not None and (catalog is self._delta_catalog or found not in self._superseded):
+                    return found
+        return None
+
+    def institutions_of(self, researcher_id: str, since_year: int) -> list[str]:
+        with self._catalog_lock:
+            in_delta = self._delta_catalog is not None and bool(self._delta_catalog.researchers_by_id([researcher_id]))
+            catalog = self._delta_catalog if in_delta and self._delta_catalog is not None else self._catalog
+            return catalog.institutions_of(researcher_id, since_year)
+
+    def institution_parts(self, institution_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """(institution, what it is part of) pairs that hold one of these institutions."""
+        with self._catalog_lock:
+            return {pair for catalog in (self._catalog, self._delta_catalog) if catalog is not None
+                    for pair in catalog.institution_parts(institution_ids)}
+
+    def researchers_at(self, institution_ids: Sequence[str], since_year: int) -> list[tuple[str, str, str | None]]:
+        """(researcher id, institution id, its name) of the served researchers at these institutions lately."""
+        with self._catalog_lock:
+            found = [at for at in self._catalog.researchers_at(institution_ids, since_year) if at[0] not in self._superseded]
+            if self._delta_catalog is not None:
+                found += self._delta_catalog.researchers_at(institution_ids, since_year)
+        return found
+
     def japan_tie_works(self, researcher_id: str) -> list[TieWork]:
         """The researcher's works with co-authors in Japan, newest first, from the catalog segment
         that holds the researcher."""

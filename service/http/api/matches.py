@@ -43,9 +43,17 @@ def answered_out(answered: AnsweredIn) -> dict[str, object]:
             "note": answered.note or None}
 
 
+class CountryCountOut(BaseModel):
+    country: str | None = Field(description="ISO 3166-1 alpha-2; null for researchers whose country is not known")
+    count: int = Field(description="Matching researchers in the country (of `count`, not only this page's)")
+    route: str = Field(description="The country's funding route for the query's fields: joint, direct, domestic or unknown")
+    basis: str = Field(description="What the route rests on, as on each result's funding_route")
+
+
 class MatchPageOut(AnsweredOut):
     data: list[MatchOut]
     count: int
+    countries: list[CountryCountOut] = Field(description="Where all the matching researchers are, most first")
     limit: int
     offset: int
     query_fields: list[str]
@@ -89,6 +97,7 @@ def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
     out = MatchPageOut(
         data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
         count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
+        countries=[CountryCountOut(country=c.country, count=c.count, route=c.route.route, basis=c.route.basis) for c in page.countries],
         index_version=snap.version, **answered_out(page.answered),
     ).model_dump_json()
     stages = {**page.stages_ms, "serialise": 1000 * (time.perf_counter() - started)}

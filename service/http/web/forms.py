@@ -40,6 +40,8 @@ class SearchForm:
     min_h: str = ""
     since: str = ""
     ties: str = ""  # the japan_ties filter: "", any, none, or a number of works
+    pi: str = ""  # the PI, for conflicts of interest
+    conflicts: str = ""  # "1": show conflicted candidates, flagged
     weights: dict[str, str] = field(default_factory=dict)
     page: str = "1"
     per: str = str(PAGE_SIZES[0])
@@ -55,7 +57,7 @@ class SearchForm:
             country=", ".join(v.strip() for v in multi.get("country", ()) if v.strip()),
             exclude=", ".join(v.strip() for v in multi.get("exclude", ()) if v.strip()),
             fields=tuple(dict.fromkeys(v for v in multi.get("field", ()) if v)),
-            min_h=value("min_h"), since=value("since"), ties=value("ties"),
+            min_h=value("min_h"), since=value("since"), ties=value("ties"), pi=value("pi"), conflicts=value("conflicts"),
             weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
             page=value("page") or "1", per=value("per") or str(PAGE_SIZES[0]),
         )
@@ -69,7 +71,7 @@ class SearchForm:
         form = dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
         pairs = [("q", form.text), ("goal", form.goal), ("like", form.like), ("country", form.country), ("exclude", form.exclude)]
         pairs += [("field", f) for f in form.fields]
-        pairs += [("min_h", form.min_h), ("since", form.since), ("ties", form.ties)]
+        pairs += [("min_h", form.min_h), ("since", form.since), ("ties", form.ties), ("pi", form.pi), ("conflicts", form.conflicts)]
         pairs += [(f"w_{n}", form.weights[n]) for n in WEIGHT_NAMES if n in form.weights]
         if form.per != str(PAGE_SIZES[0]):
             pairs.append(("per", form.per))
@@ -116,7 +118,7 @@ class SearchForm:
         try:
             query = Query(text=self.text if self.text.strip() else None, goal_id=goal_id, researcher_id=self.like or None)
             filters = Filters(countries=countries, exclude_countries=excluded, fields=list(self.fields), min_h_index=min_h, since_year=since,
-                              japan_ties=ties)
+                              japan_ties=ties, pi=self.pi or None, include_conflicts=bool(self.conflicts))
             chosen = Weights(**weights) if weights else None
         except ValidationError as exc:
             raise FormErrors({"q": "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())}) from None

@@ -69,7 +69,7 @@ def _search_context(request: Request, form: SearchForm) -> dict[str, Any]:
     runtime = request.app.state.runtime
     return {
         "form": form, "goals": runtime.reference.goals, "fields": runtime.reference.fields, "page_sizes": PAGE_SIZES,
-        "weight_names": WEIGHT_NAMES, "default_weights": runtime.settings.weights,
+        "weight_names": WEIGHT_NAMES, "default_weights": runtime.settings.weights, "conflict_years": runtime.settings.conflict_years,
     }
 
 
@@ -120,6 +120,7 @@ def search(request: Request, rt: RuntimeDep) -> Response:
     return _render(
         request, "search.html", **context,
         results=[match_out(wanted.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
+        countries=page.countries, country_link=lambda code: form.url(country=code, page="1"),
         count=page.count, offset=wanted.offset, page_number=wanted.offset // wanted.limit + 1, last_page=last_page,
         query_fields=page.query.fields, description=page.query.description,
         like_name=snap.researcher(form.like).name if form.like else None,
@@ -158,9 +159,16 @@ def researcher(researcher_id: str, request: Request, rt: RuntimeDep) -> Response
         goals = rt.matcher.goals_for_researcher(snap, researcher_id)[:3]
     except KakehashiError as exc:
         return _error_page(request, exc)
+    pi, conflict, pi_problem = request.query_params.get("pi", "").strip()[:200], None, None
+    if pi:  # from a search that named its PI: the conflict in full, or why it cannot be checked
+        try:
+            pi_id, conflict = rt.matcher.conflict_with(snap, researcher_id, pi)
+            pi = f"{snap.researcher(pi_id).name} ({pi_id})"
+        except KakehashiError as exc:
+            pi_problem = str(exc)
     publications = sorted(profile.publications, key=lambda p: -(p.year or 0))
     return _render(request, "researcher.html", r=profile, publications=publications, goal_fits=goals,
-                   back=_back(request), model=snap.model)
+                   back=_back(request), model=snap.model, pi=pi, conflict=conflict, pi_problem=pi_problem)
 
 
 @router.get("/countries")
