@@ -202,14 +202,22 @@ def test_the_api_page_and_an_assignment_respect_a_pis_conflicts(openalex: Runtim
         assert unknown.status_code == 404 and "conflicts of interest cannot be checked" in unknown.json()["detail"]
         html = client.get("/", params={"q": title, "pi": pi, "conflicts": "1", "per": "50"}).text
         assert "Conflict of interest" in html
-        job = client.post("/v1/batch-jobs", json={"queries": [{"id": "p", "query": {"text": title}, "filters": body["filters"]}],
-                                                  "options": {"assignment": {"partners_per_project": 3, "candidates_per_project": 300}}}).json()
-        deadline = time.monotonic() + 60
-        while client.get(f"/v1/batch-jobs/{job['id']}").json()["state"] != "succeeded":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assigned = client.get(f"/v1/batch-jobs/{job['id']}/results?format=json").json()
-        assert assigned and coauthor not in {r["researcher_id"] for r in assigned} and not any(r["conflict"] for r in assigned)
+        plain = client.post("/v1/matches", json={**body, "filters": {"include_japan": True}}).json()["data"]
+        score = next(m["score"] for m in plain if m["researcher"]["id"] == coauthor)
+        k = sum(m["score"] >= score for m in plain)  # the top k hold the co-author (and all who tie with them)
+
+        def assigned(filters: dict[str, object]) -> list[dict[str, object]]:
+            job = client.post("/v1/batch-jobs", json={"queries": [{"id": "p", "query": {"text": title}, "filters": filters}],
+                                                      "options": {"assignment": {"partners_per_project": k, "candidates_per_project": 300}}}).json()
+            deadline = time.monotonic() + 60
+            while client.get(f"/v1/batch-jobs/{job['id']}").json()["state"] != "succeeded":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            return [r for r in client.get(f"/v1/batch-jobs/{job['id']}/results?format=json").json() if r["assigned"]]
+
+        assert coauthor in {r["researcher_id"] for r in assigned({"include_japan": True})}  # without the PI, the pair is chosen
+        chosen = assigned(body["filters"])
+        assert len(chosen) == k and coauthor not in {r["researcher_id"] for r in chosen} and not any(r["conflict"] for r in chosen)
 
 
 def _demo_pi(demo: Runtime) -> tuple[str, str, str, str]:
