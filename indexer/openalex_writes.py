@@ -206,6 +206,8 @@ def write_institutions(conn: sqlite3.Connection, institutions: Iterable[Institut
     conn.executemany("INSERT OR REPLACE INTO institutions VALUES (?,?,?,?,?,?,?,NULL)", (i.values() for i in written))
     conn.executemany("DELETE FROM institution_lineage WHERE institution_id = ?", ((i.id,) for i in written))  # a record's lineage is whole
     conn.executemany("INSERT OR IGNORE INTO institution_lineage VALUES (?,?)", sorted({(i.id, a) for i in written for a in i.lineage}))
+    conn.executemany("DELETE FROM institution_aliases WHERE institution_id = ?", ((i.id,) for i in written))
+    conn.executemany("INSERT OR IGNORE INTO institution_aliases VALUES (?,?)", sorted({(i.id, a) for i in written for a in i.aliases}))
     # profiles that show this institution change when its name or country does
     _requeue_holders(conn, (i.id for i in written if i.id in before and before[i.id] != (i.display_name, i.country_code)))
     return decision.counts

@@ -238,6 +238,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             researcher_id TEXT PRIMARY KEY,
             institution_id TEXT NOT NULL
         ) WITHOUT ROWID"""),
+    Migration(8, "screening lists (each load a dated version), institutions' other names; a user's saved searches and "
+                 "shortlists, owned by an API key or a browser", """
+        CREATE TABLE IF NOT EXISTS screening_lists (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            as_of TEXT NOT NULL,
+            format TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            entries INTEGER NOT NULL,
+            loaded_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS screening_entries (
+            list_id INTEGER NOT NULL REFERENCES screening_lists(id) ON DELETE CASCADE,
+            entry_no INTEGER NOT NULL,
+            entry_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            aliases TEXT NOT NULL,
+            country TEXT,
+            address TEXT,
+            remarks TEXT,
+            PRIMARY KEY (list_id, entry_no)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS institution_aliases (
+            institution_id TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            PRIMARY KEY (institution_id, alias)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS saved_searches (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            name TEXT NOT NULL,
+            params TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            last_run_at REAL,
+            last_seen TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (owner, name)
+        );
+        CREATE TABLE IF NOT EXISTS shortlists (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (owner, name)
+        );
+        CREATE TABLE IF NOT EXISTS shortlist_items (
+            shortlist_id TEXT NOT NULL REFERENCES shortlists(id) ON DELETE CASCADE,
+            researcher_id TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            added_at REAL NOT NULL,
+            PRIMARY KEY (shortlist_id, researcher_id)
+        ) WITHOUT ROWID"""),
 )
 LATEST = MIGRATIONS[-1].number
 
@@ -362,9 +414,16 @@ CREATE TABLE served.institution_lineage (
     ancestor_id TEXT NOT NULL,
     PRIMARY KEY (institution_id, ancestor_id)
 ) WITHOUT ROWID;
-CREATE INDEX served.institution_lineage_by_ancestor ON institution_lineage(ancestor_id)"""
+CREATE INDEX served.institution_lineage_by_ancestor ON institution_lineage(ancestor_id);
+CREATE TABLE served.institution_names (
+    institution_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT,
+    PRIMARY KEY (institution_id, name)
+) WITHOUT ROWID"""
 CURRENT = 9999  # the year of an author record's last known institution
-CATALOG_TABLES = (*SERVED_TABLES, "japan_ties", "researcher_funders", "researcher_institutions", "institution_lineage")  # every table of an index version's catalog
+CATALOG_TABLES = (*SERVED_TABLES, "japan_ties", "researcher_funders", "researcher_institutions", "institution_lineage",
+                  "institution_names")  # every table of an index version's catalog
 _IN_JAPAN = "(instr(',' || a.countries || ',', ',JP,') > 0 OR (a.countries IS NULL AND r.country = 'JP'))"
 
 
@@ -433,6 +492,12 @@ def export_served(conn: sqlite3.Connection, target: Path, researcher_ids: Sequen
             "LEFT JOIN main.institutions i ON i.id = institution_id GROUP BY researcher_id, institution_id")
         conn.execute("INSERT INTO served.institution_lineage SELECT * FROM main.institution_lineage WHERE institution_id IN "
                      "(SELECT DISTINCT institution_id FROM served.researcher_institutions)")
+        served = "(SELECT DISTINCT institution_id FROM served.researcher_institutions)"
+        conn.execute(  # each institution's names for screening: its display name and what its record calls it otherwise
+            "INSERT OR IGNORE INTO served.institution_names SELECT id, display_name, country_code FROM main.institutions "
+            f"WHERE id IN {served} AND display_name IS NOT NULL")
+        conn.execute("INSERT OR IGNORE INTO served.institution_names SELECT a.institution_id, a.alias, i.country_code "
+                     f"FROM main.institution_aliases a JOIN main.institutions i ON i.id = a.institution_id WHERE a.institution_id IN {served}")
         conn.execute(f"PRAGMA served.user_version = {schema_version(conn)}")
         if researcher_ids is not None:
             conn.execute("DELETE FROM temp.export_ids")

@@ -381,6 +381,19 @@ class Store:
                                 "WHERE institution_id IN ({ids})", list(institution_ids))
         return [(r[0], r[1], r[2]) for r in rows if r[3] >= since_year]
 
+    def institution_names_of(self, researcher_ids: Sequence[str], since_year: int) -> dict[str, list[tuple[str, str, str | None]]]:
+        """Of an index version's catalog: per researcher, (institution id, a name of it, its country)
+        of the institutions they were at in a work from `since_year` on, or are at by their record."""
+        if not self._has_table("institution_names") or not researcher_ids:
+            return {}
+        found: dict[str, list[tuple[str, str, str | None]]] = {}
+        for r in schema.select_in(self._conn, "SELECT ri.researcher_id, n.institution_id, n.name, n.country, ri.last_year "
+                                  "FROM researcher_institutions ri JOIN institution_names n ON n.institution_id = ri.institution_id "
+                                  "WHERE ri.researcher_id IN ({ids})", list(researcher_ids)):
+            if r[4] >= since_year:
+                found.setdefault(r[0], []).append((r[1], r[2], r[3]))
+        return found
+
     def researcher_by_orcid(self, orcid: str) -> str | None:
         row = self._conn.execute("SELECT id FROM researchers WHERE orcid = ? ORDER BY id LIMIT 1", (orcid,)).fetchone()
         return row[0] if row else None

@@ -27,10 +27,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from indexer import version
+from indexer import schema, version
 from indexer.embedder import ProgressFn
 from indexer.ingest import IngestReport
 from indexer.records import Rejection
+from indexer.screening_lists import load_list, stored_lists
 from indexer.slicing import RULES, make_slice
 from indexer.sources import openalex_api
 from indexer.sources.files import iter_json_records
@@ -40,7 +41,7 @@ from kernel.settings import get_settings
 from service.auth import KeyStore
 from service.matching.matcher import Match
 from service.matching.query import Filters, Query, Weights
-from service.matching.row import match_row
+from service.matching.row import match_row, screened_against
 from service.progress import Progress as StepProgress
 from service.runtime import Runtime
 
@@ -49,6 +50,9 @@ index_app = typer.Typer(help="Build and inspect index versions.", no_args_is_hel
 app.add_typer(index_app, name="index")
 keys_app = typer.Typer(help="API keys: create, list, revoke (on the server, next to the store).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+screening_app = typer.Typer(help="Screening lists (METI's End User List, the US Consolidated Screening List, your own): load, list.",
+                            no_args_is_help=True)
+app.add_typer(screening_app, name="screening")
 harvest_app = typer.Typer(help="Fetch records from outside sources into files that `kakehashi ingest` reads.", no_args_is_help=True)
 app.add_typer(harvest_app, name="harvest")
 out = Console()
@@ -285,6 +289,41 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the pa
     err.print(f"Revoked key {key.id} ({key.name}).")
 
 
+@screening_app.command("load")
+def screening_load(
+    file: Annotated[Path, typer.Argument(help="The list: METI's End User List saved as CSV, the US CSL as CSV or JSON, or a CSV of "
+                                              "name, aliases (separated by ;), country, address.")],
+    list_name: Annotated[str, typer.Option("--list", help="The list's name, e.g. 'METI End User List'; a new load of a name is its newest version.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The list's own date, YYYY-MM-DD.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, meti, csl-csv, csl-json or csv.")] = "auto",
+) -> None:
+    """Load a screening list as a new dated version; every query screens against the newest version of each list."""
+    with friendly_errors():
+        loaded = load_list(get_settings().store_path, file, list_name, as_of, fmt)
+    err.print(f"Loaded {loaded.entries} entries of {loaded.name!r} as of {loaded.as_of} ({loaded.format}), version {loaded.list_id}.")
+
+
+@screening_app.command("list")
+def screening_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every loaded version of every list, newest first; the current version of each list is marked."""
+    with friendly_errors(), schema.connect(_store_path()) as conn:
+        versions = stored_lists(conn)
+    if as_json:
+        out.print_json(data=[v.__dict__ for v in versions])
+        return
+    table = Table("version", "list", "as of", "entries", "format", "file", "loaded", "current")
+    for v in versions:
+        table.add_row(str(v.list_id), v.name, v.as_of, str(v.entries), v.format, v.file,
+                      time.strftime("%Y-%m-%d %H:%M", time.gmtime(v.loaded_at)), "yes" if v.current else "")
+    out.print(table)
+
+
+def _store_path() -> Path:
+    path = get_settings().store_path
+    schema.ensure(path)
+    return path
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The port is taken before anything slow starts, so that a busy one is said at once.
     TCP_NODELAY is set here, and the connections accepted inherit it: asyncio sets it only on
@@ -367,6 +406,7 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
         "funding_route": match.route.route, "route_basis": match.route.basis, "no_counterpart_agency": match.route.no_counterpart_agency,
         "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
         "japan_ties": match.ties.__dict__, "funding": match.funding.summary, "conflict": match.conflict.reason if match.conflict else None,
+        "screening": [h.__dict__ for h in match.screening],
     }
 
 
@@ -386,6 +426,8 @@ def match(
     japan_ties: Annotated[str | None, typer.Option(help="Works with co-authors in Japan: any, none, or at least N.")] = None,
     pi: Annotated[str | None, typer.Option(help="Your OpenAlex author id, ORCID or researcher id: conflicts of interest are left out.")] = None,
     include_conflicts: Annotated[bool, typer.Option(help="Show candidates with a conflict of interest, flagged.")] = False,
+    exclude_screened: Annotated[bool, typer.Option(help="Leave out candidates whose institution is on a loaded screening list "
+                                                        "(by default they are shown, flagged).")] = False,
     w_topical: Annotated[float | None, typer.Option(help="Weight of topical similarity.")] = None,
     w_strength: Annotated[float | None, typer.Option(help="Weight of country strength.")] = None,
     w_impact: Annotated[float | None, typer.Option(help="Weight of impact (h-index).")] = None,
@@ -400,7 +442,8 @@ def match(
     with friendly_errors():
         query = Query(text=text, goal_id=goal, researcher_id=researcher)
         filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan,
-                           japan_ties).model_copy(update={"pi": pi, "include_conflicts": include_conflicts})
+                           japan_ties).model_copy(update={"pi": pi, "include_conflicts": include_conflicts,
+                                                          "screened": "exclude" if exclude_screened else "flag"})
         weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency, ties=w_ties)
         snap = rt.snapshot()
         page = rt.matcher.match(snap, query, filters, weights, limit, offset)
@@ -408,14 +451,15 @@ def match(
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
                "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
                "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english,
-               "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries]}
+               "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries],
+               "screened_against": [v.__dict__ for v in page.screened_against]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
     for column in ("#", "score", "researcher", "country", "fields", "route", "ties, funders, conflict", "best-matching publication"):
         table.add_column(column)
     for i, m in enumerate(page.matches):
-        row = match_row(offset + i + 1, m, page.query.fields, snap.version, page.answered.model)
+        row = match_row(offset + i + 1, m, page, snap.version)
         route = row["funding_route"]
         if m.route.joint_agencies:
             route += ": " + ", ".join(m.route.joint_agencies)
@@ -428,7 +472,9 @@ def match(
         )
     out.print(table)
     out.print("by country: " + ", ".join(f"{c.country or '?'} {c.count} ({c.route.route})" for c in page.countries[:12]), style="dim")
-    out.print(f"index {snap.version}, model {page.answered.model}", style="dim")
+    out.print(f"index {snap.version}, model {page.answered.model}; "
+              + (f"screened against {screened_against(page.screened_against)}" if page.screened_against else "no screening list loaded"),
+              style="dim")
     if page.answered.note:
         out.print(page.answered.note, style="dim")
 
@@ -438,7 +484,8 @@ def _facts(m: Match) -> str:
     ties = f"Japan ties {m.ties.works} ({m.ties.latest_year})" if m.ties.works else "no Japan ties"
     linked = m.funding.with_arrangement
     funders = (f"{linked[0].label} (arrangement)" if linked else m.funding.funders[0].label) if m.funding.funders else "no funder recorded"
-    return "\n".join([ties, funders] + ([f"CONFLICT: {m.conflict.short}"] if m.conflict else []))
+    return "\n".join([ties, funders] + ([f"CONFLICT: {m.conflict.short}"] if m.conflict else [])
+                     + [f"LISTED: {h.summary}" for h in m.screening])
 
 
 @app.command()

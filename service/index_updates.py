@@ -13,6 +13,9 @@ import threading
 import time
 from typing import Any
 
+from indexer import schema
+from indexer.screening_lists import load_list, stored_lists
+from kernel.paths import DEMO_SCREENING_LIST
 from service.runtime import Runtime
 
 log = logging.getLogger("kakehashi.index_updates")
@@ -107,6 +110,11 @@ class IndexUpdater:
             corpus = rt.demo_corpus.name
             report = rt.ingest(rt.demo_corpus, lambda step, total: progress.begin(f"Loading the fictional demo corpus ({corpus}): {step.lower()}", total))
             log.info("demo corpus loaded: %d researchers", report.added)
+            with schema.connect(rt.settings.store_path) as conn:
+                listed = bool(stored_lists(conn))
+            if not listed:  # so that the demo shows what a screening list hit looks like
+                loaded = load_list(rt.settings.store_path, DEMO_SCREENING_LIST, "Demo screening list (fictional)", "2026-12-01")
+                log.info("demo screening list loaded: %d fictional entries", loaded.entries)
         self._load_demo = False  # only once it is loaded: a failed load is tried again with the next build
         if rt.store_is_empty():
             log.info("the store is empty: nothing to index (load data with `kakehashi ingest PATH`)")

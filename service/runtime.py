@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+from indexer import schema
 from indexer.embedder import Embedder, load_embedder, load_multilingual_embedder
 from indexer.index_build import BuildResult, Incremental, ProgressFactory, build_index
 from indexer.ingest import IngestReport, ingest
@@ -21,6 +22,7 @@ from kernel.reference import Reference, cached_reference
 from kernel.settings import Settings
 from service.leases import Leases
 from service.matching.matcher import Matcher
+from service.matching.screening import ScreeningLists
 from service.matching.snapshot import Snapshot, SnapshotHolder
 from service.progress import Progress
 
@@ -66,7 +68,12 @@ class Runtime:
 
     @cached_property
     def matcher(self) -> Matcher:
-        return Matcher(self.settings, self.reference, lambda: self.embedder, lambda: self.multilingual)
+        return Matcher(self.settings, self.reference, lambda: self.embedder, lambda: self.multilingual, self.screening.current)
+
+    @cached_property
+    def screening(self) -> ScreeningLists:
+        schema.ensure(self.settings.store_path)
+        return ScreeningLists(self.settings.store_path, self.settings.screening_threshold)
 
     def snapshot(self) -> Snapshot:
         """The served snapshot; NotReady, saying how far the preparation is, while there is none."""

@@ -182,7 +182,7 @@ def test_prometheus_metrics_count_requests_and_show_the_index_and_queue(demo_run
 def test_a_match_says_where_its_time_went(client: TestClient) -> None:
     response = client.post("/v1/matches", json={"query": {"text": "gallium nitride power transistors"}})
     stages = dict(part.split(";dur=") for part in response.headers["server-timing"].split(", "))
-    assert set(stages) == {"embed", "lexical", "resolve", "filter", "search", "rank", "explain", "serialise"}
+    assert set(stages) == {"embed", "lexical", "resolve", "filter", "search", "rank", "screen", "explain", "serialise"}
     assert all(float(ms) >= 0 for ms in stages.values())
     goal = client.post("/v1/matches", json={"query": {"goal_id": 6}}).headers["server-timing"]
     assert "embed" not in goal and "search" in goal  # a goal's vector is stored: nothing to embed

@@ -11,7 +11,7 @@ out. Schema drift between OpenAlex releases is absorbed here (`last_known_instit
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -108,12 +108,13 @@ class InstitutionRow:
     type: str | None
     updated_date: str | None = None
     lineage: tuple[str, ...] = ()  # the institutions it is part of (OpenAlex's lineage, without itself)
+    aliases: tuple[str, ...] = ()  # its acronyms and other names, as its own record gives them
 
     def described(self) -> tuple[str | None, ...]:
         return (self.id, self.display_name, self.ror, self.country_code, self.type)
 
     def values(self) -> tuple[Any, ...]:
-        return (*self.described(), self.updated_date, record_hash(*self.described(), *self.lineage))
+        return (*self.described(), self.updated_date, record_hash(*self.described(), *self.lineage, '|', *self.aliases))
 
 
 def institution_row(raw: dict[str, Any], updated_date: str | None = None) -> InstitutionRow | None:
@@ -124,8 +125,19 @@ def institution_row(raw: dict[str, Any], updated_date: str | None = None) -> Ins
                                       _lineage(raw.get("lineage")))
         except TypeError:  # a value that cannot be a cache key (a list where a name goes): no such institution
             return None
-    return _institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"),
-                        _lineage(raw.get("lineage")), updated_date)
+    row = _institution(raw.get("id"), raw.get("display_name"), raw.get("ror"), raw.get("country_code"), raw.get("type"),
+                       _lineage(raw.get("lineage")), updated_date)
+    return replace(row, aliases=_aliases(raw, row.display_name)) if row else None
+
+
+def _aliases(raw: dict[str, Any], name: str | None) -> tuple[str, ...]:
+    """An institution record's acronyms and alternative names (at most 50, each a name's length)."""
+    found = []
+    for key in ("display_name_acronyms", "display_name_alternatives"):
+        value = raw.get(key)
+        if isinstance(value, list):
+            found += [t for t in (_text(v, 300) for v in value[:50]) if t]
+    return tuple(a for a in dict.fromkeys(found) if a != name)[:50]
 
 
 def _lineage(value: Any) -> tuple[str, ...]:

@@ -53,4 +53,8 @@ class MatchingSettings(BaseModel):
     recency_half_life_years: float = Field(8.0, gt=0)
     max_fields_per_query: int = Field(2, ge=1, le=5)
     conflict_years: int = Field(3, ge=0, le=50)  # co-authorship with the PI within this many years is a conflict of interest
+    # a candidate's institutions screened: their works' affiliations of this many years and their current one
+    screening_years: int = Field(3, ge=0, le=50)
+    # RapidFuzz token sort ratio (0-100) from which a name matches a screening list entry (bench/screening_quality.py)
+    screening_threshold: float = Field(85.0, ge=50, le=100)
     max_query_chars: int = Field(20_000, ge=100)

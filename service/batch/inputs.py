@@ -15,7 +15,7 @@ from service.matching.query import Filters, Id, Query, Weights
 CSV_LIST_SEPARATOR = ";"
 CSV_QUERY_COLUMNS = ("text", "goal_id", "researcher_id")
 CSV_FILTER_COLUMNS = ("countries", "exclude_countries", "fields", "min_h_index", "since_year", "japan_ties",
-                      "exclude_institutions", "exclude_researchers", "include_japan", "pi", "include_conflicts")
+                      "exclude_institutions", "exclude_researchers", "include_japan", "pi", "include_conflicts", "screened")
 CSV_LIST_COLUMNS = {"countries", "exclude_countries", "fields", "exclude_institutions", "exclude_researchers"}
 
 

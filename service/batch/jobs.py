@@ -288,7 +288,7 @@ def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bo
             query = request.queries[position]
             try:
                 page = runtime.matcher.match(snap, query.query, query.filters, options.weights, limit=depth)
-                rows = [batch_row(job_id, query.id, i + 1, m, page.query.fields, snap.version, page.answered.model)
+                rows = [batch_row(job_id, query.id, i + 1, m, page, snap.version)
                         for i, m in enumerate(page.matches)]
                 jobs.record(job_id, position, query.id, rows, None)
             except KakehashiError as exc:

@@ -4,6 +4,7 @@ their routes in service/http/api/."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,7 @@ from kernel.reference import Reference, country_name, is_country_code
 from service.matching.matcher import Match
 from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, JointOption, funding_route, registry_entries
+from service.matching.screening import ListVersion, ScreeningHit
 from service.matching.snapshot import ResearcherInfo, Snapshot
 from service.matching.strength import Strength
 
@@ -125,6 +127,34 @@ class ConflictOut(BaseModel):
                                                 "(OpenAlex lineage), as 'name (OpenAlex id)'")
 
 
+class ScreeningHitOut(BaseModel):
+    list: str = Field(description="The screening list's name, as loaded")
+    list_version: int = Field(description="The load (a dated version of the list) that was matched")
+    as_of: str = Field(description="The list's date")
+    entry_id: str
+    entry: str = Field(description="The entry's name on the list")
+    listed_as: str = Field(description="The entry's name or alias that matched")
+    institution: str = Field(description="The candidate's institution name or alias that matched")
+    score: float = Field(description="Name similarity, 0-100 (the threshold is KAKEHASHI_SCREENING_THRESHOLD)")
+    remarks: str | None = Field(description="The list's category for the entry (METI's type of concern, the CSL's source list)")
+
+
+class ListVersionOut(BaseModel):
+    list: str
+    list_version: int
+    as_of: str
+    entries: int
+
+
+def screening_out(hits: Sequence[ScreeningHit]) -> list[ScreeningHitOut]:
+    return [ScreeningHitOut(list=h.list_name, list_version=h.list_id, as_of=h.as_of, entry_id=h.entry_id, entry=h.entry_name,
+                            listed_as=h.listed_as, institution=h.institution, score=h.score, remarks=h.remarks) for h in hits]
+
+
+def versions_out(versions: Sequence[ListVersion]) -> list[ListVersionOut]:
+    return [ListVersionOut(list=v.name, list_version=v.list_id, as_of=v.as_of, entries=v.entries) for v in versions]
+
+
 class MatchOut(BaseModel):
     rank: int
     researcher: ResearcherSummary
@@ -137,6 +167,7 @@ class MatchOut(BaseModel):
     japan_ties: JapanTiesOut
     funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the query's fields")
     conflict: ConflictOut | None = Field(None, description="A conflict of interest with the query's PI (shown only with include_conflicts)")
+    screening: list[ScreeningHitOut] = Field(description="Their institutions' hits on the loaded screening lists (never hidden)")
 
 
 class PublicationOut(BaseModel):
@@ -155,6 +186,8 @@ class ResearcherOut(ResearcherSummary):
     japan_tie_works: list[TieWorkOut] = Field(description="The works co-authored with authors in Japan, newest first, with those co-authors")
     funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the researcher's own fields")
     funding_routes: dict[str, RouteOut] = Field(description="Route per inferred field.")
+    screening: list[ScreeningHitOut] = Field(description="Their institutions' hits on the loaded screening lists")
+    screened_against: list[ListVersionOut]
     index_version: str
 
 
@@ -207,10 +240,13 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
         funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__), funding=funding_out(match.funding),
         conflict=ConflictOut(reason=match.conflict.reason, short=match.conflict.short, coauthored=list(match.conflict.coauthored),
                              institutions=list(match.conflict.institutions)) if match.conflict else None,
+        screening=screening_out(match.screening),
     )
 
 
-def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> ResearcherOut:
+def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference, screened: tuple[tuple[ScreeningHit, ...], Sequence[ListVersion]]
+                   ) -> ResearcherOut:
+    """`screened`: the researcher's screening hits and the list versions they were screened against."""
     r = snap.researcher(researcher_id)
     pubs = [PublicationOut(**p.__dict__) for p in snap.publications_of(researcher_id)]
     works = [TieWorkOut(publication_id=w.publication_id, title=w.title, year=w.year,
@@ -220,7 +256,7 @@ def researcher_out(snap: Snapshot, researcher_id: str, reference: Reference) -> 
         publications=pubs, japan_ties=JapanTiesOut(works=len(works), latest_year=max((w.year for w in works if w.year), default=None)),
         japan_tie_works=works,
         funding=funding_out(funding_history(snap.funders_of([r.id]).get(r.id, []), [f for f, _ in r.fields], reference)), funding_routes={f: route_out(funding_route(r.country, [f], reference)) for f, _ in r.fields},
-        index_version=snap.version,
+        screening=screening_out(screened[0]), screened_against=versions_out(screened[1]), index_version=snap.version,
     )
 
 

@@ -23,6 +23,7 @@ from service.matching.query import Filters, Query, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
 from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, funding_route
+from service.matching.screening import EMPTY, ListVersion, Screener, ScreeningHit
 from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
@@ -65,6 +66,7 @@ class Match:
     funding: FundingHistory  # their funders, linked to the registry
     route: FundingRoute
     conflict: Conflict | None = None  # with the query's PI, where one was named (shown only with include_conflicts)
+    screening: tuple[ScreeningHit, ...] = ()  # their institutions' hits on the loaded screening lists
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class MatchPage:
     answered: AnsweredIn  # the space, the model and whether the scores compare with an English query's
     stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
     countries: tuple[CountryCount, ...] = ()  # where all `count` matching researchers are, most first
+    screened_against: tuple[ListVersion, ...] = ()  # the screening list versions the results were checked against
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,13 @@ class GoalFit:
 class Matcher:
     def __init__(
         self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
-        multilingual: Callable[[], Embedder] | None = None,
+        multilingual: Callable[[], Embedder] | None = None, screening: Callable[[], Screener] | None = None,
     ) -> None:
-        """The embedders are called only when a text must be embedded (see QueryResolver)."""
+        """The embedders are called only when a text must be embedded (see QueryResolver);
+        `screening` gives the current screening lists (none: nothing is screened)."""
         self.settings, self.reference = settings, reference
         self.resolver = QueryResolver(settings, reference, embedder, multilingual)
+        self._screening = screening or (lambda: EMPTY)
 
     # --- filters and retrieval ----------------------------------------------------------------
 
@@ -316,12 +321,41 @@ class Matcher:
         kept = np.flatnonzero(ranked.components["topical"] >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
         stages.mark("rank")
+        screener = self._screening()
+        if screener and filters.screened == "exclude":  # every match screened, so that the count and the pages leave them out
+            listed = self.screen(snap, screener, [int(r) for r in ranked.rows[order]])
+            order = order[[not listed[int(r)] for r in ranked.rows[order]]]
+        stages.mark("screen")
         matches = self._explain(snap, ranked, [int(i) for i in order[offset : offset + limit]], resolved, filters.since_year, known)
-        if conflicts:
-            matches = [dataclasses.replace(m, conflict=conflicts.get(snap.row(m.researcher.id))) for m in matches]
+        hits = self.screen(snap, screener, [snap.row(m.researcher.id) for m in matches]) if screener else {}
+        matches = [dataclasses.replace(m, conflict=conflicts.get(row), screening=hits.get(row, ()))
+                   for m, row in ((m, snap.row(m.researcher.id)) for m in matches)]
         stages.mark("explain")
         countries = self._by_country(snap, ranked.rows[order], resolved.fields)
-        return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms, countries)
+        return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms, countries,
+                         screener.versions)
+
+    def screened(self, snap: Snapshot, researcher_id: str) -> tuple[tuple[ScreeningHit, ...], tuple[ListVersion, ...]]:
+        """One researcher's screening hits, and the list versions they were screened against."""
+        screener, row = self._screening(), snap.row(researcher_id)
+        return (self.screen(snap, screener, [row])[row] if screener else ()), screener.versions
+
+    def screen(self, snap: Snapshot, screener: Screener, rows: Sequence[int]) -> dict[int, tuple[ScreeningHit, ...]]:
+        """Per researcher row, the screening hits of their recent institutions (by OpenAlex's names
+        of them, else the name on their profile), in their institution's country."""
+        researchers = snap.researchers.many(list(rows))
+        names = snap.institution_names_of([r.id for r in researchers], date.today().year - self.settings.screening_years)
+        found: dict[int, tuple[ScreeningHit, ...]] = {}
+        for row, researcher in zip(rows, researchers):
+            by_institution: dict[str, tuple[list[str], str | None]] = {}
+            for institution_id, name, country in names.get(researcher.id, []):
+                by_institution.setdefault(institution_id, ([], country or researcher.country))[0].append(name)
+            if not by_institution and researcher.institution:
+                by_institution[""] = ([researcher.institution], researcher.country)
+            hits = [h for named, country in by_institution.values() for h in screener.screen(named, country)]
+            found[row] = tuple(sorted({(h.list_id, h.entry_id): h for h in sorted(hits, key=lambda h: h.score)}.values(),
+                                      key=lambda h: (-h.score, h.list_name, h.entry_id)))
+        return found
 
     def _conflicts_since(self) -> int:
         return date.today().year - self.settings.conflict_years

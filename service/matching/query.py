@@ -67,6 +67,9 @@ class Filters(BaseModel):
         None, description="The query's PI (OpenAlex author id, ORCID or researcher id): candidates with a conflict of interest "
                           "(recent co-authors, the same institution) are left out, or flagged with `include_conflicts`.")
     include_conflicts: bool = Field(False, description="Show candidates with a conflict of interest with the PI, flagged.")
+    screened: Literal["flag", "exclude"] = Field(
+        "flag", description="Candidates whose institution matches an entry of a loaded screening list (METI's End User List, the US "
+                            "Consolidated Screening List, ...): flag shows them with the hit, exclude leaves them out.")
 
     _codes = field_validator("countries", "exclude_countries")(_countries)
 

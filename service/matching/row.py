@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from service.matching.matcher import Match
+from service.matching.matcher import Match, MatchPage
+from service.matching.screening import ListVersion
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,25 +22,30 @@ COLUMN_TYPES = {
     "impact": "float64", "recency": "float64", "funding_route": "string", "route_basis": "string", "joint_agencies": "string",
     "query_fields": "string", "assigned": "bool_", "index_version": "string", "model": "string",
     "japan_ties": "int32", "japan_ties_latest_year": "int32", "funders": "string", "funders_with_arrangement": "string",
-    "conflict": "string",
+    "conflict": "string", "screening": "string", "screened_against": "string",
     "best_publications": "string",
 }
 MATCH_COLUMNS = (
     "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact", "recency",
     "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties", "japan_ties_latest_year",
-    "conflict", "query_fields", "index_version", "model",
+    "conflict", "screening", "screened_against", "query_fields", "index_version", "model",
 )
 # a batch job's result rows: the query they answer, and whether the assignment chose the pair
 BATCH_COLUMNS = (
     "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact",
     "recency", "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties",
-    "japan_ties_latest_year", "conflict", "query_fields", "assigned", "index_version", "model",
+    "japan_ties_latest_year", "conflict", "screening", "screened_against", "query_fields", "assigned", "index_version", "model",
 )
 # the page's export of one search: the titles behind each match as well
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
 
 
-def match_row(rank: int, match: Match, query_fields: Sequence[str], index_version: str, model: str) -> dict[str, Any]:
+def screened_against(versions: Sequence[ListVersion]) -> str:
+    """The screening list versions a result was checked against, in one cell ("" where none is loaded)."""
+    return LIST_SEPARATOR.join(f"{v.name} ({v.as_of})" for v in versions)
+
+
+def match_row(rank: int, match: Match, page: MatchPage, index_version: str) -> dict[str, Any]:
     r, c = match.researcher, match.components
     return {
         "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
@@ -50,19 +56,20 @@ def match_row(rank: int, match: Match, query_fields: Sequence[str], index_versio
         "funders": LIST_SEPARATOR.join(f"{f.label}:{f.works}" for f in match.funding.funders),
         "funders_with_arrangement": LIST_SEPARATOR.join(f.label for f in match.funding.with_arrangement),
         "conflict": match.conflict.reason if match.conflict else "",
-        "query_fields": LIST_SEPARATOR.join(query_fields), "index_version": index_version, "model": model,
+        "screening": LIST_SEPARATOR.join(h.summary for h in match.screening),
+        "screened_against": screened_against(page.screened_against),
+        "query_fields": LIST_SEPARATOR.join(page.query.fields), "index_version": index_version, "model": page.answered.model,
     }
 
 
-def batch_row(job_id: str, query_id: str, rank: int, match: Match, query_fields: Sequence[str], index_version: str,
-              model: str) -> dict[str, Any]:
+def batch_row(job_id: str, query_id: str, rank: int, match: Match, page: MatchPage, index_version: str) -> dict[str, Any]:
     """A batch result row as stored; `assigned` is filled in once the job's assignment is solved."""
-    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, query_fields, index_version, model), "assigned": None}
+    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, page, index_version), "assigned": None}
 
 
-def export_row(rank: int, match: Match, query_fields: Sequence[str], index_version: str, model: str) -> dict[str, Any]:
+def export_row(rank: int, match: Match, page: MatchPage, index_version: str) -> dict[str, Any]:
     """A row of the page's CSV export: the match row and the titles of its best publications."""
-    return {**match_row(rank, match, query_fields, index_version, model), "best_publications": " | ".join(e.title for e in match.evidence)}
+    return {**match_row(rank, match, page, index_version), "best_publications": " | ".join(e.title for e in match.evidence)}
 
 
 def parquet_schema(columns: Sequence[str]) -> pa.Schema:

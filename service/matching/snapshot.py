@@ -277,6 +277,16 @@ class Snapshot:
             catalog = self._delta_catalog if in_delta and self._delta_catalog is not None else self._catalog
             return catalog.institutions_of(researcher_id, since_year)
 
+    def institution_names_of(self, researcher_ids: Sequence[str], since_year: int) -> dict[str, list[tuple[str, str, str | None]]]:
+        """Per researcher, (institution id, a name of it, its country) of their recent institutions,
+        from the catalog segment that holds the researcher."""
+        with self._catalog_lock:
+            in_delta = set(self._delta_catalog.researchers_by_id(list(researcher_ids))) if self._delta_catalog is not None else set()
+            found = self._catalog.institution_names_of([r for r in researcher_ids if r not in in_delta], since_year)
+            if in_delta and self._delta_catalog is not None:
+                found.update(self._delta_catalog.institution_names_of(sorted(in_delta), since_year))
+        return found
+
     def institution_parts(self, institution_ids: Sequence[str]) -> set[tuple[str, str]]:
         """(institution, what it is part of) pairs that hold one of these institutions."""
         with self._catalog_lock:

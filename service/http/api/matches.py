@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kernel.errors import InvalidInput
 from service.http.api.versioned import v1_router
 from service.http.deps import READ, RuntimeDep, SnapshotDep
-from service.http.schemas import MatchOut, match_out
+from service.http.schemas import ListVersionOut, MatchOut, match_out, versions_out
 from service.matching.query import Filters, Id, Query, Weights
 from service.matching.resolve import AnsweredIn
 
@@ -54,6 +54,7 @@ class MatchPageOut(AnsweredOut):
     data: list[MatchOut]
     count: int
     countries: list[CountryCountOut] = Field(description="Where all the matching researchers are, most first")
+    screened_against: list[ListVersionOut] = Field(description="The screening list versions every result was checked against")
     limit: int
     offset: int
     query_fields: list[str]
@@ -86,7 +87,7 @@ class ScoresOut(AnsweredOut):
 def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
     """Ranked foreign partners for free text, a goal or a researcher, with evidence and funding route.
     The `Server-Timing` header says where the time went (embed, lexical, filter, search, rank,
-    explain, serialise)."""
+    screen, explain, serialise)."""
     max_page = rt.settings.max_page_size
     limit = body.limit if "limit" in body.model_fields_set else min(body.limit, max_page)
     if limit > max_page:
@@ -98,6 +99,7 @@ def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
         data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
         count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
         countries=[CountryCountOut(country=c.country, count=c.count, route=c.route.route, basis=c.route.basis) for c in page.countries],
+        screened_against=versions_out(page.screened_against),
         index_version=snap.version, **answered_out(page.answered),
     ).model_dump_json()
     stages = {**page.stages_ms, "serialise": 1000 * (time.perf_counter() - started)}

@@ -56,7 +56,7 @@ def goal_fits_out(fits: list[GoalFit], snap: Snapshot) -> GoalFitsOut:
 
 @router.get("/{researcher_id}", operation_id="researchers.get", dependencies=[READ])
 def get_researcher(researcher_id: ResearcherId, rt: RuntimeDep, snap: SnapshotDep) -> ResearcherOut:
-    return researcher_out(snap, researcher_id, rt.reference)
+    return researcher_out(snap, researcher_id, rt.reference, rt.matcher.screened(snap, researcher_id))
 
 
 @router.get("/{researcher_id}/goals", operation_id="researchers.goals", dependencies=[READ])

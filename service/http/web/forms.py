@@ -42,6 +42,7 @@ class SearchForm:
     ties: str = ""  # the japan_ties filter: "", any, none, or a number of works
     pi: str = ""  # the PI, for conflicts of interest
     conflicts: str = ""  # "1": show conflicted candidates, flagged
+    screened: str = ""  # "exclude": leave out candidates on a screening list ("": flag them)
     weights: dict[str, str] = field(default_factory=dict)
     page: str = "1"
     per: str = str(PAGE_SIZES[0])
@@ -58,7 +59,7 @@ class SearchForm:
             exclude=", ".join(v.strip() for v in multi.get("exclude", ()) if v.strip()),
             fields=tuple(dict.fromkeys(v for v in multi.get("field", ()) if v)),
             min_h=value("min_h"), since=value("since"), ties=value("ties"), pi=value("pi"), conflicts=value("conflicts"),
-            weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
+            screened=value("screened"), weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
             page=value("page") or "1", per=value("per") or str(PAGE_SIZES[0]),
         )
 
@@ -72,6 +73,7 @@ class SearchForm:
         pairs = [("q", form.text), ("goal", form.goal), ("like", form.like), ("country", form.country), ("exclude", form.exclude)]
         pairs += [("field", f) for f in form.fields]
         pairs += [("min_h", form.min_h), ("since", form.since), ("ties", form.ties), ("pi", form.pi), ("conflicts", form.conflicts)]
+        pairs += [("screened", form.screened)]
         pairs += [(f"w_{n}", form.weights[n]) for n in WEIGHT_NAMES if n in form.weights]
         if form.per != str(PAGE_SIZES[0]):
             pairs.append(("per", form.per))
@@ -106,6 +108,8 @@ class SearchForm:
         ties: str | int | None = self.ties or None
         if self.ties and self.ties not in ("any", "none"):
             ties = _integer(self.ties, "ties", "Ties to Japan (at least this many works)", 1, 10_000, errors)
+        if self.screened not in ("", "flag", "exclude"):
+            errors["screened"] = "Screening lists: flag or exclude."
         weights = {n: _number(v, f"w_{n}", f"Weight of {n}", errors) for n, v in self.weights.items()}
         per = _integer(self.per, "per", "Results per page", min(PAGE_SIZES), max(PAGE_SIZES), errors)
         if per is not None and per not in PAGE_SIZES:
@@ -118,7 +122,8 @@ class SearchForm:
         try:
             query = Query(text=self.text if self.text.strip() else None, goal_id=goal_id, researcher_id=self.like or None)
             filters = Filters(countries=countries, exclude_countries=excluded, fields=list(self.fields), min_h_index=min_h, since_year=since,
-                              japan_ties=ties, pi=self.pi or None, include_conflicts=bool(self.conflicts))
+                              japan_ties=ties, pi=self.pi or None, include_conflicts=bool(self.conflicts),
+                              screened="exclude" if self.screened == "exclude" else "flag")
             chosen = Weights(**weights) if weights else None
         except ValidationError as exc:
             raise FormErrors({"q": "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())}) from None

@@ -124,7 +124,7 @@ def search(request: Request, rt: RuntimeDep) -> Response:
         count=page.count, offset=wanted.offset, page_number=wanted.offset // wanted.limit + 1, last_page=last_page,
         query_fields=page.query.fields, description=page.query.description,
         like_name=snap.researcher(form.like).name if form.like else None,
-        index_version=snap.version, model=page.answered.model, space_note=page.answered.note,
+        index_version=snap.version, model=page.answered.model, space_note=page.answered.note, screened_against=page.screened_against,
     )
 
 
@@ -144,7 +144,7 @@ def export(request: Request, rt: RuntimeDep) -> Response:
 
     def rows() -> Iterator[dict[str, Any]]:
         for i, m in enumerate(page.matches):
-            yield export_row(i + 1, m, page.query.fields, snap.version, page.answered.model)
+            yield export_row(i + 1, m, page, snap.version)
 
     headers = {"Content-Disposition": 'attachment; filename="kakehashi-matches.csv"'}
     return StreamingResponse(csv_chunks(rows(), EXPORT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers)
@@ -155,7 +155,7 @@ def researcher(researcher_id: str, request: Request, rt: RuntimeDep) -> Response
     try:
         _caller(request, "read")
         snap = rt.snapshot()
-        profile = researcher_out(snap, researcher_id, rt.reference)
+        profile = researcher_out(snap, researcher_id, rt.reference, rt.matcher.screened(snap, researcher_id))
         goals = rt.matcher.goals_for_researcher(snap, researcher_id)[:3]
     except KakehashiError as exc:
         return _error_page(request, exc)
