@@ -97,6 +97,10 @@ def api_key(runtime: Runtime, *scopes: str) -> str:
     return KeyStore(runtime.settings.store_path).create("tests", list(scopes or ("admin",)))[1]
 
 
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def authorized(client: TestClient, runtime: Runtime, *scopes: str) -> TestClient:
     client.headers["Authorization"] = f"Bearer {api_key(runtime, *scopes)}"
     return client

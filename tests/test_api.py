@@ -142,6 +142,9 @@ def test_every_operation_has_a_short_stable_id_for_generated_clients(client: Tes
         "health.live", "health.ready", "metrics.get", "matches.create", "scores.create", "goals.list", "goals.get",
         "researchers.get", "researchers.goals", "researchers.put", "researchers.delete", "countries.get", "index.get",
         "batch_jobs.create", "batch_jobs.list", "batch_jobs.get", "batch_jobs.cancel", "batch_jobs.results",
+        "saved_searches.list", "saved_searches.create", "saved_searches.get", "saved_searches.run", "saved_searches.delete",
+        "shortlists.list", "shortlists.create", "shortlists.get", "shortlists.delete", "shortlists.export",
+        "shortlist_items.put", "shortlist_items.delete",
     }
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from indexer.screening_lists import load_list
+from kernel.paths import DEMO_SCREENING_LIST
 from service.http.app import create_app
 from service.http.limits import request_line_limit
 from tests.conftest import ROOT, api_key, copy_state, fake_runtime
@@ -48,6 +50,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, demo_state: Path) -> Iterator
     """The service with its batch worker, on a free loopback port, in a thread."""
     state = tmp_path_factory.mktemp("browser") / "state"
     copy_state(demo_state, state)
+    load_list(state / "kakehashi.sqlite", DEMO_SCREENING_LIST, "Demo screening list (fictional)", "2026-12-01")  # as the demo's first start does
     runtime = fake_runtime(state)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning",
                                            h11_max_incomplete_event_size=request_line_limit(runtime.settings)))
@@ -298,3 +301,53 @@ def test_the_card_line_the_conflict_and_the_country_picture(page) -> None:  # ty
     first_country.click()  # a bar filters the search to its country
     expect(page.get_by_label("Only these countries")).to_have_value(re.compile(r"^[A-Z]{2}$"))
     assert {t.split("·")[1].strip() for t in page.locator(".result .affiliation").all_inner_texts()} == {label}
+
+
+def _listed_title() -> str:
+    """A work's title by a demo researcher at an institution the demo's fictional screening list names."""
+    import gzip
+    import json
+
+    from tests.conftest import DEMO_CORPUS
+
+    for line in gzip.open(DEMO_CORPUS, "rt", encoding="utf-8"):
+        record = json.loads(line)
+        if record["institution"] == "Eastgate Centre for Advanced Research, Nanjing":
+            return str(record["publications"][0]["title"])
+    raise AssertionError("the demo has no researcher at a listed institution")
+
+
+def test_a_screening_hit_a_saved_search_and_a_shortlist(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.get_by_label("Project description").fill(_listed_title())
+    page.locator("details.filters > summary").click()
+    page.get_by_label("Only these countries").fill("CN")
+    page.get_by_role("button", name="Find partners").click()
+    listed = page.locator(".result").filter(has=page.locator(".screening-hit", has_text="Eastgate Centre for Advanced Research, Nanjing")).first
+    expect(listed.locator(".screening-hit")).to_contain_text("Demo screening list (fictional) (as of 2026-12-01)")
+    expect(page.locator(".screened-against")).to_contain_text("Screened against Demo screening list (fictional)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    listed.screenshot(path=str(SCREENSHOTS / "screening-hit.png"))
+
+    page.get_by_label("Save this search as").fill("Listed check")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Listed check")
+    expect(page.get_by_text(re.compile(r"0 of the first \d+ are new"))).to_be_visible()
+    page.get_by_role("link", name="Open as a search").click()
+
+    first = page.locator(".result").first
+    name = first.locator("h3 a").inner_text()
+    first.get_by_label("Add to shortlist").fill("Proposal 2027")
+    first.get_by_label("Note").fill("met at the Sendai workshop")
+    first.get_by_role("button", name="Add").click()
+    page.goto("/saved")
+    expect(page.get_by_role("link", name="Listed check")).to_be_visible()
+    page.get_by_role("link", name="Proposal 2027").click()
+    row = page.locator("tbody tr").first
+    expect(row).to_contain_text(name)
+    expect(row).to_contain_text("met at the Sendai workshop")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export as CSV").click()
+    rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))
+    assert [(r["name"], r["note"]) for r in rows] == [(name, "met at the Sendai workshop")] and rows[0]["screened_against"]
+    screenshot(page, "shortlist.png")

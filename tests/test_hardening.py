@@ -26,16 +26,13 @@ from service.http.app import create_app
 from service.http.deps import KEY_COOKIE
 from service.leases import Leases
 from service.runtime import Runtime
-from tests.conftest import api_key, copy_state, fake_runtime, researcher, write_jsonl
+from tests.conftest import api_key, bearer, copy_state, fake_runtime, researcher, write_jsonl
 from tests.test_serve import free_port, get, serve, wait_until
 
 PROBLEM = "application/problem+json"
 WIDE_CSV = "id,text\nq1,qubits\nq2," + "x" * 200_000 + "\n"
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def job_count(runtime: Runtime) -> int:

@@ -31,9 +31,9 @@ def test_an_import_from_a_lower_layer_to_a_higher_one_breaks_a_contract(tmp_path
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     with (tmp_path / "kernel" / "paths.py").open("a") as module:
         module.write("\nimport indexer.store  # noqa\n")
-    with (tmp_path / "service" / "http" / "web" / "forms.py").open("a") as module:
+    with (tmp_path / "service" / "http" / "web" / "pages.py").open("a") as module:
         module.write("\nimport service.http.api.matches  # noqa\n")
     result = lint(tmp_path)
     assert result.returncode == 1
     assert "1 kept, 2 broken" in result.stdout
-    assert "kernel.paths -> indexer.store" in result.stdout and "service.http.web.forms -> service.http.api.matches" in result.stdout
+    assert "kernel.paths -> indexer.store" in result.stdout and "service.http.web.pages -> service.http.api.matches" in result.stdout

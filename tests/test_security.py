@@ -17,13 +17,10 @@ from service.auth import KeyStore
 from service.cli import app as cli
 from service.http.app import create_app
 from service.runtime import Runtime
-from tests.conftest import api_key, fake_runtime, researcher
+from tests.conftest import api_key, bearer, fake_runtime, researcher
 
 PROBLEM = "application/problem+json"
 
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture()

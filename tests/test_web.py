@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from service.batch.export import csv_chunks, spreadsheet_safe
 from service.http.app import create_app
-from service.http.web.forms import FormErrors, SearchForm
+from service.http.search_form import FormErrors, SearchForm
 from service.runtime import Runtime
 from tests.conftest import api_key, fake_runtime
 

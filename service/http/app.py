@@ -15,12 +15,14 @@ from fastapi_offline import FastAPIOffline
 
 from service.auth import KeyStore, RateLimiter, RepeatedFailures
 from service.batch.jobs import JobStore, JobWorker
-from service.http import access_log, api, problems, web
+from service.http import access_log, api, problems
+from service.http.web import site as web
 from service.http.api import batch_jobs
 from service.http.limits import BodySizeLimit, SecurityHeaders
 from service.http.metrics import Metrics, MetricsMiddleware
 from service.index_updates import IndexUpdater
 from service.runtime import Runtime
+from service.saved import SavedStore
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -50,6 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.jobs = jobs
     app.state.keys = KeyStore(settings.store_path)
+    app.state.saved = SavedStore(settings.store_path)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute, settings.auth_failures_burst, "API keys that are not valid")
     app.state.repeated_failures = RepeatedFailures()

@@ -3,6 +3,8 @@ the background index updater, and the caller's API key checked against the scope
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -16,8 +18,10 @@ from service.batch.jobs import JobStore
 from service.index_updates import IndexUpdater
 from service.matching.snapshot import Snapshot
 from service.runtime import Runtime
+from service.saved import SavedStore
 
 KEY_COOKIE = "kakehashi_key"  # set by the batch page once a key has been given there
+BROWSER_COOKIE = "kakehashi_browser"  # in open local mode, which browser owns its saved searches and shortlists
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer kk_...`")
 
 
@@ -31,6 +35,10 @@ def get_snapshot(request: Request) -> Snapshot:
 
 def get_jobs(request: Request) -> JobStore:
     return request.app.state.jobs
+
+
+def get_saved(request: Request) -> SavedStore:
+    return request.app.state.saved
 
 
 def get_updater(request: Request) -> IndexUpdater:
@@ -112,6 +120,29 @@ def authorize(request: Request, key_text: str | None, scope: Scope) -> ApiKey | 
     return key
 
 
+def owner_of(request: Request, credentials: HTTPAuthorizationCredentials | None, new_browser: str | None = None) -> str:
+    """Who owns the caller's saved searches and shortlists: their API key ("key:ID"); in open local
+    mode without a key, their browser ("browser:" and the hash of its cookie, or of `new_browser`,
+    the cookie the page is about to set). A browser's change must come from this site."""
+    key_text = presented_key(request, credentials)
+    if key_text is not None:
+        key = authorize(request, key_text, "read")
+        assert key is not None
+        return f"key:{key.id}"
+    token = request.cookies.get(BROWSER_COOKIE) or new_browser
+    if not request.app.state.runtime.settings.open_read or not token:
+        raise Unauthorized("saved searches and shortlists belong to an API key (send it as 'Authorization: Bearer <key>'), "
+                           "or in open local mode to the browser that made them on the page")
+    if request.method not in SAFE_METHODS:
+        same_origin(request)
+    authorize(request, None, "read")  # the open caller's rate limit
+    return "browser:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_browser_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 def require(scope: Scope) -> Callable[..., Any]:
     """A route dependency: the key presented (bearer, X-API-Key or the page's cookie) must allow `scope`."""
 
@@ -124,6 +155,7 @@ def require(scope: Scope) -> Callable[..., Any]:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
+SavedDep = Annotated[SavedStore, Depends(get_saved)]
 UpdaterDep = Annotated[IndexUpdater, Depends(get_updater)]
 READ = Depends(require("read"))  # for routes that need the scope but not the key itself
 ADMIN = Depends(require("admin"))

@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.http.api import batch_jobs, countries, goals, index, matches, operations, researchers
+from service.http.api import batch_jobs, countries, goals, index, matches, operations, researchers, saved
 
-ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (operations, matches, goals, researchers, countries, batch_jobs, index))
+ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (operations, matches, goals, researchers, countries, batch_jobs, index, saved))

@@ -1,6 +1,3 @@
-"""The web page for PIs and program officers (server-rendered HTML): its router, the search form,
-templates and static files."""
-
-from service.http.web.pages import STATIC_DIR, http_error_page, router
-
-__all__ = ["STATIC_DIR", "http_error_page", "router"]
+"""The web page for PIs and program officers (server-rendered HTML): its routers (`site`: the
+search, the researcher and country views, batch jobs; saved searches and shortlists), the search
+form, templates and static files."""

@@ -1,6 +1,7 @@
 """The search form: query-string parameters to the matcher's query, filters and weights, and back.
 
-The URL holds the whole search (GET), so a result list can be shared by link. The form keeps what
+The URL holds the whole search (GET), so a result list can be shared by link, and a saved search
+is that URL's query (the page and the API read it here alike). The form keeps what
 the user typed, so a page with an error shows the form as it was sent."""
 
 from __future__ import annotations
