@@ -40,7 +40,7 @@ from kernel.paths import OPENALEX_SAMPLE
 from kernel.settings import get_settings
 from service.auth import KeyStore
 from service.matching.matcher import Match
-from service.matching.query import Filters, Query, Weights
+from service.matching.query import Filters, Query, TeamRules, Weights
 from service.matching.row import match_row, screened_against
 from service.progress import Progress as StepProgress
 from service.runtime import Runtime
@@ -433,6 +433,10 @@ def match(
     w_impact: Annotated[float | None, typer.Option(help="Weight of impact (h-index).")] = None,
     w_recency: Annotated[float | None, typer.Option(help="Weight of recency.")] = None,
     w_ties: Annotated[float | None, typer.Option(help="Weight of ties to Japan.")] = None,
+    aspect: Annotated[list[str], typer.Option(help="A need of the project (repeat, 2-4); by default found in the text.")] = [],
+    team: Annotated[int | None, typer.Option(min=1, max=8, help="Also suggest a team of this many partners covering the needs.")] = None,
+    team_per_country: Annotated[int | None, typer.Option(min=1, max=8, help="At most this many team members from a country (default 1).")] = 1,
+    prefer_direct: Annotated[bool, typer.Option(help="Prefer team members in direct-route countries.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
@@ -440,24 +444,34 @@ def match(
     """Ranked foreign partners for a project text, a Moonshot goal or a researcher."""
     rt = _runtime()
     with friendly_errors():
-        query = Query(text=text, goal_id=goal, researcher_id=researcher)
+        query = Query(text=text, goal_id=goal, researcher_id=researcher, aspects=aspect or None)
+        rules = TeamRules(size=team, max_per_country=team_per_country, prefer_direct=prefer_direct) if team else None
         filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan,
                            japan_ties).model_copy(update={"pi": pi, "include_conflicts": include_conflicts,
                                                           "screened": "exclude" if exclude_screened else "flag"})
         weights = Weights(topical=w_topical, strength=w_strength, impact=w_impact, recency=w_recency, ties=w_ties)
         snap = rt.snapshot()
-        page = rt.matcher.match(snap, query, filters, weights, limit, offset)
+        page = rt.matcher.match(snap, query, filters, weights, limit, offset, rules)
+    needs = [a.label for a in page.query.aspects]
     if as_json:
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
+               "strengths": page.strengths, "aspects": [{"text": a.text, "strengths": c} for a, c in zip(page.query.aspects, page.aspect_strengths)],
+               "team": None if page.team is None else {"members": [m.researcher.id for m in page.team.members],
+                                                       "uncovered": list(page.team.team.uncovered),
+                                                       "explanation": page.team.explanation(needs or ["the whole query"])},
                "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
                "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english,
                "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries],
                "screened_against": [v.__dict__ for v in page.screened_against]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
-    table = Table(title=f"{page.count} candidates for {page.query.description} (fields: {', '.join(page.query.fields)})", show_lines=True)
+    strengths = f"{page.strengths.get('strong', 0)} strong, {page.strengths.get('fair', 0)} fair"
+    table = Table(title=f"{page.count} candidates for {page.query.description} ({strengths}; fields: {', '.join(page.query.fields)})",
+                  show_lines=True)
     for column in ("#", "score", "researcher", "country", "fields", "route", "ties, funders, conflict", "best-matching publication"):
         table.add_column(column)
+    if needs:
+        table.add_column("needs covered")
     for i, m in enumerate(page.matches):
         row = match_row(offset + i + 1, m, page, snap.version)
         route = row["funding_route"]
@@ -469,8 +483,19 @@ def match(
         table.add_row(
             str(row["rank"]), f"{row['score']:.3f}", f"{row['name']}\n{row['institution'] or ''}", row["country"] or "?",
             ", ".join(f for f, _ in m.researcher.fields), route, _facts(m), f"{best.title} ({best.year or 'n.d.'}) sim {best.similarity:.2f}",
+            *(["\n".join(f"{needs[f.aspect]}: {f.strength}" for f in m.aspects)] if needs else []),
         )
+    if needs:
+        out.print("needs: " + "; ".join(f"{i + 1}. {n} ({c['strong']} strong, {c['fair']} fair)"
+                                        for i, (n, c) in enumerate(zip(needs, page.aspect_strengths))), highlight=False)
     out.print(table)
+    if page.count and not page.strengths.get("strong"):
+        out.print("Nothing matches this well: " + ("the best results are only fair matches." if page.strengths.get("fair")
+                                                    else "every result is a weak match."), highlight=False)
+    if page.team is not None:
+        out.print(f"Suggested team of {len(page.team.members)}:", highlight=False)
+        for line in page.team.explanation(needs or ["the whole query"]):
+            out.print(f"  {line}", highlight=False)
     out.print("by country: " + ", ".join(f"{c.country or '?'} {c.count} ({c.route.route})" for c in page.countries[:12]), style="dim")
     out.print(f"index {snap.version}, model {page.answered.model}; "
               + (f"screened against {screened_against(page.screened_against)}" if page.screened_against else "no screening list loaded"),
@@ -607,10 +632,12 @@ def goals(
     if as_json:
         sys.stdout.write(json.dumps([f.__dict__ for f in fits], ensure_ascii=False, indent=1) + "\n")
         return
-    table = Table("goal", "name", "score")
+    table = Table("goal", "name", "score", "fit")
     for fit in fits:
-        table.add_row(str(fit.goal_id), fit.short_name, f"{fit.score:.3f}")
+        table.add_row(str(fit.goal_id), fit.short_name, f"{fit.score:.3f}", fit.strength)
     out.print(table)
+    if fits and fits[0].strength != "strong":
+        out.print(f"No goal fits this well: the best, {fits[0].short_name}, is only a {fits[0].strength} fit.", highlight=False)
 
 
 @app.command()
@@ -652,6 +679,7 @@ def evaluate(
     openalex: Annotated[Path | None, typer.Option(help="OpenAlex records for the held-out publication set.")] = None,
     config: Annotated[list[str], typer.Option(help="Only these configurations (repeatable).")] = [],
     split: Annotated[str | None, typer.Option(help="Only this half of the cross-lingual set: dev (chosen on) or test.")] = None,
+    calibrate: Annotated[bool, typer.Option(help="Also the match strength's thresholds, from the first configuration's first results.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Measure ranking configurations on the labelled evaluation sets (hits@k, MRR, nDCG@10, pairwise loss)."""
@@ -659,6 +687,7 @@ def evaluate(
         BASELINE,
         CONFIGURATIONS,
         Evaluation,
+        calibration_report,
         rows_json,
     )
 
@@ -673,21 +702,27 @@ def evaluate(
     with friendly_errors(), progress_bars() as factory:
         if split not in (None, "dev", "test"):
             raise InvalidInput(f"--split is dev or test, not {split!r}")
-        rows = Evaluation(rt, source if source.exists() else None, quick, factory, split).run(chosen)
+        evaluation = Evaluation(rt, source if source.exists() else None, quick, factory, split)
+        rows = evaluation.run(chosen)
+    calibration = calibration_report(evaluation, chosen[0].name, rt.settings) if calibrate else None
     if as_json:
-        sys.stdout.write(rows_json(rows) + "\n")
+        sys.stdout.write((rows_json(rows) if calibration is None else json.dumps({"rows": json.loads(rows_json(rows)), "calibration": calibration},
+                                                                                  indent=1)) + "\n")
         return
     table = Table("configuration", "set", "queries", "hits@1", "hits@5", "hits@10", "MRR", "nDCG@10", "pair loss",
-                  f"vs {BASELINE} [95% CI]", "first", "index", "model",
+                  f"vs {BASELINE} [95% CI]", "first", "cov@10", "aspect MRR", "index", "model",
                   title=f"Evaluation ({'quick' if quick else 'full'} sets); pair loss: lower is better; "
                         f"vs {BASELINE}: difference in pair loss (graded sets) or MRR (the others), paired over the queries")
     for r in rows:
         versus = "-" if r.versus_baseline is None else "{:+.4f} [{:+.4f}, {:+.4f}]".format(*r.versus_baseline)
         table.add_row(r.configuration, r.set, str(r.queries), f"{r.hits1:.3f}", f"{r.hits5:.3f}", f"{r.hits10:.3f}",
                       f"{r.mrr:.3f}", f"{r.ndcg10:.3f}", "-" if r.loss is None else f"{r.loss:.4f}", versus, str(r.distinct_first),
+                      "-" if r.coverage10 is None else f"{r.coverage10:.3f}", "-" if r.aspect_mrr is None else f"{r.aspect_mrr:.3f}",
                       r.index_version, r.model)
     wide = Console(width=max(out.width, 220))
     wide.print(table)
+    if calibration is not None:
+        wide.print_json(data=calibration)
     wide.print("  first: how many different researchers come first over the set's queries (few: a hub comes first for many)")
     for c in chosen:
         pair = {r.set: r for r in rows if r.configuration == c.name and r.set.startswith("crosslingual_")}

@@ -92,6 +92,15 @@ def shared_runtime(demo_state: Path) -> Runtime:
     return fake_runtime(demo_state)
 
 
+@pytest.fixture(scope="session")
+def openalex_runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    """The shipped OpenAlex sample, ingested and indexed with the fake embedder; read-only."""
+    rt = fake_runtime(tmp_path_factory.mktemp("openalex"))
+    rt.ingest(OPENALEX_SAMPLE)
+    rt.build_index()
+    return rt
+
+
 def api_key(runtime: Runtime, *scopes: str) -> str:
     """A new API key in the runtime's store."""
     return KeyStore(runtime.settings.store_path).create("tests", list(scopes or ("admin",)))[1]

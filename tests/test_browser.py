@@ -103,7 +103,7 @@ def test_search_by_text_then_filter_by_country_and_share_the_link(page) -> None:
     page.goto("/")
     page.get_by_label("Project description").fill(TEXT)
     page.get_by_role("button", name="Find partners").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match$"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match: \d+ strongly, \d+ fairly$"))).to_be_visible()
     expect(page.locator("ol.result-list > li")).to_have_count(10)
     expect(page.locator(".result").first.get_by_text("Best-matching publications")).to_be_visible()
     expect(page.locator(".result").first.locator(".badge.joint, .badge.direct")).to_be_visible()
@@ -127,7 +127,7 @@ def test_a_long_description_travels_in_the_url(page) -> None:  # type: ignore[no
     page.goto("/")
     page.get_by_label("Project description").fill(description)
     page.get_by_role("button", name="Find partners").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match$"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ researchers match: \d+ strongly, \d+ fairly$"))).to_be_visible()
     expect(page.get_by_label("Project description")).to_have_value(description)
 
 
@@ -233,7 +233,7 @@ def test_keyboard_only_search_on_a_phone(page) -> None:  # type: ignore[no-untyp
     page.keyboard.type("robot hands that learn to grasp")
     tab_to("document.activeElement.tagName === 'BUTTON'")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name=re.compile(r"researchers match$"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"researchers match: \d+ strongly, \d+ fairly$"))).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
     page.get_by_role("link", name="Jump to the results").click()
     screenshot(page, "search-results-phone.png")
@@ -351,3 +351,30 @@ def test_a_screening_hit_a_saved_search_and_a_shortlist(page) -> None:  # type: 
     rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))
     assert [(r["name"], r["note"]) for r in rows] == [(name, "met at the Sendai workshop")] and rows[0]["screened_against"]
     screenshot(page, "shortlist.png")
+
+
+
+def test_needs_their_coverage_strength_labels_and_a_team(page) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a two-need description shows both needs, each card's coverage and strength, and a
+    suggested team in which no two members share a country and both needs are covered."""
+    page.goto("/")
+    page.get_by_label("Project description").fill("GaN power transistors and EUV lithography")
+    page.get_by_text("Needs and a team", exact=True).click()
+    page.get_by_label("Suggest a team of").select_option("2")
+    page.get_by_role("button", name="Find partners").click()
+    needs = page.locator("section.aspects li.aspect .aspect-label")
+    expect(needs).to_have_count(2)
+    assert needs.all_inner_texts() == ["GaN power transistors", "EUV lithography"]
+    first_page = page.locator(".result .aspect-fit").all_inner_texts()
+    assert len(first_page) == 10
+    covered = [[line for line in card.splitlines() if line.startswith(("strong", "fair"))] for card in first_page]
+    assert any("GaN power transistors" in " ".join(c) for c in covered) and any("EUV lithography" in " ".join(c) for c in covered)
+    expect(page.locator(".result .badge.strength-fair, .result .badge.strength-strong").first).to_be_visible()
+    team = page.locator("section.team li")
+    expect(team).to_have_count(2)
+    lines = team.all_inner_texts()
+    assert any("covers GaN power transistors" in line for line in lines) and any("covers EUV lithography" in line for line in lines)
+    countries = [re.search(r"\(([A-Z]{2}), ", line).group(1) for line in lines]  # type: ignore[union-attr]
+    assert len(set(countries)) == 2
+    assert "team=2" in page.url
+    screenshot(page, "needs-and-team.png", full_page=True)

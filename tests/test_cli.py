@@ -109,8 +109,11 @@ def test_evaluate_quick_prints_the_table(env, tmp_path: Path) -> None:  # type: 
         assert text in table.output
     assert "vs profile [95% CI]" in table.output
     rows = json.loads(run("evaluate", "--quick", "--config", "profile", "--config", "harmonic3", "--json").stdout)
-    assert {r["set"] for r in rows} == {"held_out", "goal_field", "graded", "graded_ja", "crosslingual_en", "crosslingual_ja"}
+    assert {r["set"] for r in rows} == {"held_out", "multi_aspect", "goal_field", "graded", "graded_ja", "crosslingual_en", "crosslingual_ja"}
     assert next(r for r in rows if r["set"] == "held_out")["queries"] == 60
+    multi = [r for r in rows if r["set"] == "multi_aspect"]
+    assert {r["queries"] for r in multi} == {10} and all(0 <= r["coverage10"] <= r["hits10"] for r in multi)
+    assert all(r["coverage10"] is None for r in rows if r["set"] != "multi_aspect")
     assert {r["queries"] for r in rows if r["set"].startswith("crosslingual")} == {40}  # the same works, described in each language
     assert "Japanese / English MRR" in table.output and "first" in table.output
     for r in rows:
@@ -197,3 +200,21 @@ def test_stats_right_after_ingest_shows_the_store(env, tmp_path: Path) -> None: 
     assert "no index yet" in result.output and "3 researchers, 3 publications" in result.output
     doc = json.loads(run("stats", "--json").stdout)
     assert doc["index_version"] is None and doc["by_country"] == {"FR": 2, "DE": 1}
+
+
+def test_match_names_the_needs_and_a_team_and_goals_say_when_nothing_fits(env, tmp_path: Path, demo_state: Path) -> None:  # type: ignore[no-untyped-def]
+    state = tmp_path / "state"
+    copy_state(demo_state, state)
+    env(state)
+    shown = run("match", "GaN power transistors and EUV lithography", "--team", "2", "--limit", "5")
+    assert shown.exit_code == 0, shown.output
+    assert "needs: 1. GaN power transistors" in shown.output and "2. EUV lithography" in shown.output
+    assert "Suggested team of 2:" in shown.output and "covers EUV lithography" in shown.output
+    given = json.loads(run("match", "power devices", "--aspect", "GaN power transistors", "--aspect", "EUV lithography",
+                           "--team", "2", "--json").stdout)
+    assert [a["text"] for a in given["aspects"]] == ["GaN power transistors", "EUV lithography"] and len(given["team"]["members"]) == 2
+    assert sum(given["strengths"].values()) == given["count"]
+    refused = run("match", "🚀🔬")
+    assert refused.exit_code == 2 and "no words to match" in refused.output
+    goals = run("goals", "--for", "medieval manuscript illumination pigments")
+    assert goals.exit_code == 0 and "No goal fits this well" in goals.output

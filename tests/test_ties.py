@@ -25,18 +25,10 @@ from service.runtime import Runtime
 from tests.conftest import OPENALEX_SAMPLE, authorized, copy_state, fake_runtime
 
 
-@pytest.fixture(scope="module")
-def openalex(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
-    rt = fake_runtime(tmp_path_factory.mktemp("openalex-ties"))
-    rt.ingest(OPENALEX_SAMPLE)
-    rt.build_index()
-    return rt
-
-
-def test_ties_on_real_records_match_a_hand_count(openalex: Runtime) -> None:
+def test_ties_on_real_records_match_a_hand_count(openalex_runtime: Runtime) -> None:
     """Counted by hand from the raw works: for each author, the stored works on which another
     authorship lists Japan among its countries."""
-    snap = openalex.snapshot()
+    snap = openalex_runtime.snapshot()
     stored = {str(p) for p in snap.pub_ids}
     expected: Counter[str] = Counter()
     years: dict[str, int] = {}
@@ -110,23 +102,23 @@ def test_the_ties_component_is_off_by_default_and_weighable(demo: Runtime) -> No
     assert mean_ties(weighed) > mean_ties(plain)  # weighing it in brings researchers with ties up
 
 
-def test_funders_are_counted_from_the_works_and_linked_to_the_registry_by_id(openalex: Runtime) -> None:
-    snap = openalex.snapshot()
-    with sqlite3.connect(openalex.settings.store_path) as conn:  # a researcher on a work that names NSF (F4320306076)
+def test_funders_are_counted_from_the_works_and_linked_to_the_registry_by_id(openalex_runtime: Runtime) -> None:
+    snap = openalex_runtime.snapshot()
+    with sqlite3.connect(openalex_runtime.settings.store_path) as conn:  # a researcher on a work that names NSF (F4320306076)
         rid = conn.execute("SELECT a.researcher_id FROM work_funding f JOIN authorships a ON a.publication_id = f.publication_id "
                            "WHERE f.funder_id = 'F4320306076' ORDER BY 1 LIMIT 1").fetchone()[0]
         works = conn.execute("SELECT COUNT(DISTINCT f.publication_id) FROM work_funding f JOIN authorships a ON a.publication_id = f.publication_id "
                              "WHERE f.funder_id = 'F4320306076' AND a.researcher_id = ?", (rid,)).fetchone()[0]
     rows = snap.funders_of([rid])[rid]
-    covered = funding_history(rows, ["artificial_intelligence"], openalex.reference)
+    covered = funding_history(rows, ["artificial_intelligence"], openalex_runtime.reference)
     nsf = next(f for f in covered.funders if f.id == "F4320306076")
     assert (nsf.agency, nsf.agency_country, nsf.works) == ("NSF", "US", works) and nsf.arrangement and "JST" in nsf.arrangement
     assert "Funded by NSF on" in covered.summary and "has an arrangement with a Japanese agency" in covered.summary
-    uncovered = funding_history(rows, ["quantum_technology"], openalex.reference)
+    uncovered = funding_history(rows, ["quantum_technology"], openalex_runtime.reference)
     assert not uncovered.with_arrangement and "no funder with a Japanese arrangement" in uncovered.summary
-    assert all(f.agency is None for f in uncovered.funders if f.id not in {i for e in openalex.reference.registry.values()
+    assert all(f.agency is None for f in uncovered.funders if f.id not in {i for e in openalex_runtime.reference.registry.values()
                                                                            for a in e.agencies for i in a.ids})  # by id, never by name
-    with TestClient(create_app(openalex)) as client:
+    with TestClient(create_app(openalex_runtime)) as client:
         view = client.get(f"/v1/researchers/{rid}").json()
         assert any(f["agency"] == "NSF" and f["works"] == works for f in view["funding"]["funders"])
         assert "Funding history" in client.get(f"/researchers/{rid}").text
@@ -145,22 +137,22 @@ def _recent_coauthors(rt: Runtime) -> tuple[str, str, str, str]:
     return pi, coauthor, title, orcid
 
 
-def test_a_pis_recent_coauthors_and_colleagues_are_left_out_or_flagged(openalex: Runtime) -> None:
-    snap = openalex.snapshot()
-    pi, coauthor, title, orcid = _recent_coauthors(openalex)
+def test_a_pis_recent_coauthors_and_colleagues_are_left_out_or_flagged(openalex_runtime: Runtime) -> None:
+    snap = openalex_runtime.snapshot()
+    pi, coauthor, title, orcid = _recent_coauthors(openalex_runtime)
     query, everyone = Query(text=title), Filters(include_japan=True)
-    plain = {m.researcher.id for m in openalex.matcher.match(snap, query, everyone, limit=50).matches}
+    plain = {m.researcher.id for m in openalex_runtime.matcher.match(snap, query, everyone, limit=50).matches}
     assert coauthor in plain
     for named in (pi, f"https://openalex.org/{pi}", f"https://orcid.org/{orcid}"):  # a researcher id, an OpenAlex URL, an ORCID
-        left_out = openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": named}), limit=50)
+        left_out = openalex_runtime.matcher.match(snap, query, everyone.model_copy(update={"pi": named}), limit=50)
         assert coauthor not in {m.researcher.id for m in left_out.matches} and pi not in {m.researcher.id for m in left_out.matches}
-    flagged = openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": pi, "include_conflicts": True}), limit=50)
+    flagged = openalex_runtime.matcher.match(snap, query, everyone.model_copy(update={"pi": pi, "include_conflicts": True}), limit=50)
     hit = next(m for m in flagged.matches if m.researcher.id == coauthor)
     assert hit.conflict is not None and hit.conflict.coauthored and "co-authored" in hit.conflict.reason
     with pytest.raises(Exception, match="not in index version"):
-        openalex.matcher.match(snap, query, everyone.model_copy(update={"pi": "A0000000000"}))
+        openalex_runtime.matcher.match(snap, query, everyone.model_copy(update={"pi": "A0000000000"}))
     # colleagues: the same institution by id, from the author records
-    with sqlite3.connect(openalex.settings.store_path) as conn:
+    with sqlite3.connect(openalex_runtime.settings.store_path) as conn:
         boss, colleague, institution = conn.execute(
             "SELECT a.id, b.id, a.institution_id FROM openalex_authors a JOIN openalex_authors b ON b.institution_id = a.institution_id "
             "AND b.id > a.id JOIN researchers r ON r.id = b.id ORDER BY a.id LIMIT 1").fetchone()
@@ -168,11 +160,11 @@ def test_a_pis_recent_coauthors_and_colleagues_are_left_out_or_flagged(openalex:
     assert any(institution in named for named in found[snap.row(colleague)].institutions)
 
 
-def test_an_institution_includes_its_parts_by_lineage_but_not_its_siblings(openalex: Runtime) -> None:
+def test_an_institution_includes_its_parts_by_lineage_but_not_its_siblings(openalex_runtime: Runtime) -> None:
     """A researcher at a lab is the colleague of one at the body the lab is part of (OpenAlex's
     lineage); two labs of one body are not colleagues for that alone."""
-    snap = openalex.snapshot()
-    with sqlite3.connect(openalex.settings.store_path) as conn:
+    snap = openalex_runtime.snapshot()
+    with sqlite3.connect(openalex_runtime.settings.store_path) as conn:
         at = "SELECT DISTINCT researcher_id FROM authorship_institutions WHERE institution_id = ?"
         lab, body = conn.execute(
             "SELECT l.institution_id, l.ancestor_id FROM institution_lineage l WHERE EXISTS (SELECT 1 FROM authorship_institutions a "
@@ -190,11 +182,11 @@ def test_an_institution_includes_its_parts_by_lineage_but_not_its_siblings(opena
             assert not any(body in named or sibling[0] in named for named in found[snap.row(other)].institutions)
 
 
-def test_the_api_page_and_an_assignment_respect_a_pis_conflicts(openalex: Runtime) -> None:
-    pi, coauthor, title, _ = _recent_coauthors(openalex)
+def test_the_api_page_and_an_assignment_respect_a_pis_conflicts(openalex_runtime: Runtime) -> None:
+    pi, coauthor, title, _ = _recent_coauthors(openalex_runtime)
     body = {"query": {"text": title}, "filters": {"include_japan": True, "pi": pi, "include_conflicts": True}, "limit": 50}
-    with TestClient(create_app(openalex)) as client:
-        authorized(client, openalex, "batch")
+    with TestClient(create_app(openalex_runtime)) as client:
+        authorized(client, openalex_runtime, "batch")
         page = client.post("/v1/matches", json=body).json()
         hit = next(m for m in page["data"] if m["researcher"]["id"] == coauthor)
         assert hit["conflict"]["coauthored"] and "co-authored" in hit["conflict"]["reason"]

@@ -49,6 +49,19 @@ class MatchingSettings(BaseModel):
     # the floor of a Japanese query's topical score in the centred multilingual space, whose similarities
     # are about half the main model's (docs/evaluation.md); the logsumexp temperature scales with the two floors
     multilingual_min_similarity: float = Field(0.08, ge=-1, le=1)
+    # a match's strength (service/matching/cutoff.py): strong from this topical score, fair from the
+    # next, weak below; calibrated by `kakehashi evaluate --calibrate` (docs/evaluation.md)
+    strong_similarity: float = Field(0.498, ge=-1, le=1)
+    fair_similarity: float = Field(0.33, ge=-1, le=1)
+    multilingual_strong_similarity: float = Field(0.232, ge=-1, le=1)
+    multilingual_fair_similarity: float = Field(0.131, ge=-1, le=1)
+    # a text query's needs (service/matching/aspects.py): found unless off; pieces merge into one need
+    # while this alike; the first page diversified over the needs by xQuAD with this weight of coverage,
+    # a need's best candidate taken to cover it this far (service/matching/diversify.py)
+    aspects: bool = True
+    aspect_merge_similarity: float = Field(0.2, ge=-1, le=1)
+    aspect_diversity: float = Field(0.75, ge=0, le=1)
+    aspect_coverage: float = Field(0.5, gt=0, le=1)
     evidence_count: int = Field(3, ge=1, le=10)
     recency_half_life_years: float = Field(8.0, gt=0)
     max_fields_per_query: int = Field(2, ge=1, le=5)

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kernel.errors import InvalidInput
-from service.matching.query import Filters, Id, Query, Weights
+from service.matching.query import Filters, Id, Query, TeamRules, Weights
 
 CSV_LIST_SEPARATOR = ";"
 CSV_QUERY_COLUMNS = ("text", "goal_id", "researcher_id")
@@ -64,6 +64,8 @@ class BatchOptions(BaseModel):
     limit: int = Field(10, ge=1, le=100, description="Results per query (without assignment).")
     weights: Weights | None = None
     assignment: AssignmentRules | None = Field(None, description="Opt-in constrained assignment.")
+    team: TeamRules | None = Field(None, description="Suggest a team per query that covers its needs (rows: team_member, "
+                                                     "aspects_covered; members beyond `limit` are added with their rank).")
 
 
 class BatchRequest(BaseModel):
@@ -92,7 +94,9 @@ def _csv_record(row: dict[str, str | None]) -> dict[str, Any]:
     def cell(name: str) -> str:
         return (row.get(name) or "").strip()
 
-    query = {name: cell(name) for name in CSV_QUERY_COLUMNS if cell(name)}
+    query: dict[str, Any] = {name: cell(name) for name in CSV_QUERY_COLUMNS if cell(name)}
+    if cell("aspects"):  # the project's needs, separated by ';'
+        query["aspects"] = [v.strip() for v in cell("aspects").split(CSV_LIST_SEPARATOR) if v.strip()]
     filters: dict[str, Any] = {}
     for name in CSV_FILTER_COLUMNS:
         value = cell(name)

@@ -287,9 +287,13 @@ def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bo
                 return jobs.get(job_id)
             query = request.queries[position]
             try:
-                page = runtime.matcher.match(snap, query.query, query.filters, options.weights, limit=depth)
-                rows = [batch_row(job_id, query.id, i + 1, m, page, snap.version)
-                        for i, m in enumerate(page.matches)]
+                page = runtime.matcher.match(snap, query.query, query.filters, options.weights, limit=depth, team=options.team)
+                members = {m.researcher.id: rank for m, rank in zip(page.team.members, page.team.ranks)} if page.team else {}
+                team = (lambda m: m.researcher.id in members) if page.team else (lambda m: None)
+                rows = [batch_row(job_id, query.id, i + 1, m, page, snap.version, team(m)) for i, m in enumerate(page.matches)]
+                if page.team:  # members beyond the rows asked for, with their rank
+                    rows += [batch_row(job_id, query.id, members[m.researcher.id], m, page, snap.version, True)
+                             for m in page.team.members if members[m.researcher.id] > len(page.matches)]
                 jobs.record(job_id, position, query.id, rows, None)
             except KakehashiError as exc:
                 jobs.record(job_id, position, query.id, [], f"{exc.title}: {exc.detail}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +17,10 @@ from indexer.embedder import Embedder, ProgressFn
 from kernel.paths import CROSSLINGUAL_QUERIES, DEMO_LABELS, GRADED_QUERIES, OPENALEX_SAMPLE
 from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
-from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, read_labels
+from service.matching import cutoff
+from service.matching.cutoff import fair_threshold
+from service.matching.diversify import aspect_order
+from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, multi_aspect_set, read_labels
 from service.matching.matcher import TOPICAL_ONLY, Matcher
 from service.matching.query import Filters
 from service.matching.snapshot import Snapshot, load_newest
@@ -61,6 +66,7 @@ CONFIGURATIONS = [
                   DEFAULT, COMPONENT_WEIGHTS),
 ]
 BASELINE = "profile"
+CALIBRATION_TOP = 20
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class Row:
     # the set's main figure (pair loss on graded sets, else MRR) minus the baseline's, paired over
     # the same queries, with a 95% bootstrap interval; None when the baseline was not run
     versus_baseline: tuple[float, float, float] | None = None
+    coverage10: float | None = None  # multi-aspect sets: the share of queries with a relevant researcher of every aspect in the first 10
+    aspect_mrr: float | None = None  # and the reciprocal rank of each aspect's first relevant researcher, averaged
+    split_share: float = 0.0  # the share of queries in which several needs were found (and the order diversified)
 
 
 class MemoEmbedder:
@@ -155,9 +164,12 @@ class Evaluation:
         self.demo = runtime.demo_corpus if not quick else demo_subset(
             runtime.demo_corpus, self.states.root / "demo-quick.jsonl", researchers=300)
         self._sets: dict[tuple[str, str], EvalSet] = {}
+        # per (configuration, set): (topical score, relevant) of each query's first results, for the match strength's calibration
+        self.shown: defaultdict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
+        self.relevant_topical: defaultdict[tuple[str, str], list[float]] = defaultdict(list)  # every relevant researcher's
 
     def sets(self, embed_text: str) -> list[EvalSet]:
-        names = (["held_out"] if self.openalex else []) + ["goal_field", "graded"]
+        names = (["held_out", "multi_aspect"] if self.openalex else []) + ["goal_field", "graded"]
         if embed_text == "title_abstract":  # the sets in Japanese, and their English twins
             # the cross-lingual set describes works of the shipped OpenAlex sample: only over that corpus
             names += ["graded_ja"] + (["crosslingual_en", "crosslingual_ja"] if self.openalex and _same_path(self.openalex, OPENALEX_SAMPLE) else [])
@@ -168,23 +180,29 @@ class Evaluation:
         if key not in self._sets:
             corpus = "demo-quick" if self.quick else "demo"
             demo = self.states.snapshot(corpus, self.demo, embed_text, multilingual=embed_text == "title_abstract")
-            if name in ("held_out", "crosslingual_en", "crosslingual_ja"):
+            if name in ("held_out", "multi_aspect", "crosslingual_en", "crosslingual_ja"):
                 snap = self.states.snapshot("openalex", self.openalex, embed_text, multilingual=embed_text == "title_abstract")  # type: ignore[arg-type]
-                self._sets[key] = held_out_set(snap, limit=60 if self.quick else None) if name == "held_out" else \
-                    crosslingual_set(snap, CROSSLINGUAL_QUERIES, japanese=name.endswith("_ja"), split=self.split)
+                if name == "held_out":
+                    self._sets[key] = held_out_set(snap, limit=60 if self.quick else None)
+                elif name == "multi_aspect":
+                    self._sets[key] = multi_aspect_set(snap, limit=10 if self.quick else None)
+                else:
+                    self._sets[key] = crosslingual_set(snap, CROSSLINGUAL_QUERIES, japanese=name.endswith("_ja"), split=self.split)
             elif name == "goal_field":
                 self._sets[key] = goal_field_set(demo, self.runtime.reference, self.labels)
             else:
                 self._sets[key] = graded_set(demo, GRADED_QUERIES, self.labels, japanese=name == "graded_ja")
         return self._sets[key]
 
-    def run(self, configurations: list[Configuration]) -> list[Row]:
+    def run(self, configurations: list[Configuration], only: Sequence[str] = (), settings: Settings | None = None) -> list[Row]:
+        """Every set (or `only` these) under each configuration; `settings`: other than the runtime's."""
         results: list[tuple[Row, np.ndarray]] = []
         for config in configurations:
-            settings = self.runtime.settings.model_copy(update={"ranking": config.ranking, "weights": config.weights})
-            matcher = Matcher(settings, self.runtime.reference, lambda: self.embedder, lambda: self.multilingual)
+            chosen = (settings or self.runtime.settings).model_copy(update={"ranking": config.ranking, "weights": config.weights})
+            matcher = Matcher(chosen, self.runtime.reference, lambda: self.embedder, lambda: self.multilingual)
             for eval_set in self.sets(config.embed_text):
-                results.append(self._evaluate(matcher, config, eval_set))
+                if not only or eval_set.name in only:
+                    results.append(self._evaluate(matcher, config, eval_set))
         baselines = {row.set: main for row, main in results if row.configuration == BASELINE}
         return [
             dataclasses.replace(row, versus_baseline=tuple(round(x, 4) for x in metrics.paired_bootstrap(main, baselines[row.set])))
@@ -199,14 +217,34 @@ class Evaluation:
         per_query: list[tuple[float, ...]] = []
         losses: list[float] = []
         firsts: set[int] = set()
+        coverage: list[float] = []
+        aspect_rr: list[float] = []
+        split = 0  # queries found to have several needs
         for query in eval_set.queries:
-            snap = base.without_publication(query.held_out) if query.held_out is not None else base
+            snap = base
+            for row in query.held_out:
+                snap = snap.without_publication(row)
             resolved = matcher.resolver.resolve(snap, query.query, Filters())
             ranked = matcher.rank(snap, resolved, everyone, None, config.weights)  # every researcher, unfiltered
             scores = np.full(len(everyone), -np.inf)
-            scores[ranked.rows] = ranked.scores
+            topical = np.full(len(everyone), -1.0)
+            topical[ranked.rows] = ranked.components["topical"]
+            if resolved.aspects:  # as the matcher orders them: covering the needs first
+                split += 1
+                aspect_topical, aspect_scores = matcher.aspect_scores(
+                    snap, [matcher.aspect_query(snap, resolved, a) for a in resolved.aspects], ranked.rows, None, config.weights)
+                topical[ranked.rows] = np.maximum(ranked.components["topical"], aspect_topical.max(axis=1))
+                order = aspect_order(np.lexsort((ranked.rows, -ranked.scores)), ranked.scores, aspect_scores, aspect_topical,
+                                     fair_threshold(resolved.multilingual, matcher.settings), matcher.settings.aspect_diversity,
+                                     most=matcher.settings.aspect_coverage)
+                scores[ranked.rows[order]] = -np.arange(len(order), dtype=float) / max(len(order), 1)  # the order, as scores
+            else:
+                scores[ranked.rows] = ranked.scores
             relevant = query.grades >= (3 if eval_set.graded else 1)
             finite = np.where(np.isfinite(scores), scores, -1.0)
+            shown = np.argsort(-finite, kind="stable")[:CALIBRATION_TOP]  # what a user sees: the first results
+            self.shown[(config.name, eval_set.name)] += [(float(topical[i]), bool(relevant[i])) for i in shown if finite[i] > -1.0]
+            self.relevant_topical[(config.name, eval_set.name)] += [float(t) for t in topical[relevant] if t > -1.0]
             if np.isfinite(scores).any():  # a query that ranks no one has no first researcher
                 firsts.add(int(np.argmax(finite)))
             first = metrics.first_relevant(finite, relevant)
@@ -214,14 +252,51 @@ class Evaluation:
                               first.reciprocal_rank() if first else 0.0, metrics.ndcg_at(finite, query.grades)))
             if eval_set.graded:
                 losses.append(metrics.pairwise_ordering_loss(finite, query.grades))
+            if query.aspects:
+                firsts_by_aspect = [metrics.first_relevant(finite, aspect) for aspect in query.aspects]
+                coverage.append(float(np.prod([f.hits(10) if f else 0.0 for f in firsts_by_aspect])))  # ties counted by chance
+                aspect_rr += [f.reciprocal_rank() if f else 0.0 for f in firsts_by_aspect]
         means = np.mean(per_query, axis=0) if per_query else np.zeros(5)
         row = Row(config.name, eval_set.name, len(per_query), *(round(float(m), 4) for m in means),
                   loss=round(float(np.mean(losses)), 4) if losses else None,
                   index_version=base.version,
                   model=base.multilingual.model if eval_set.multilingual and base.multilingual else base.model,
-                  distinct_first=len(firsts))
+                  distinct_first=len(firsts), coverage10=round(float(np.mean(coverage)), 4) if coverage else None,
+                  aspect_mrr=round(float(np.mean(aspect_rr)), 4) if aspect_rr else None,
+                  split_share=round(split / len(eval_set.queries), 4) if eval_set.queries else 0.0)
         return row, np.array(losses) if eval_set.graded else np.array([q[3] for q in per_query])
 
 
 def rows_json(rows: list[Row]) -> str:
     return json.dumps([r.__dict__ for r in rows], indent=1)
+
+
+CALIBRATED_ON = ("held_out", "graded", "crosslingual_en")  # text queries, as users write them
+CALIBRATED_ON_MULTILINGUAL = ("graded_ja", "crosslingual_ja")
+
+
+def calibration_report(evaluation: Evaluation, configuration: str, settings: Settings) -> dict[str, Any]:
+    """The match strength's thresholds from the relevant researchers' topical scores (pooled over
+    the sets that calibrate each space): strong from the score that half of them reach, fair from
+    the one that nine in ten reach; and per set, with the thresholds in force, how many of each
+    query's first results got each label and the share of them that were relevant."""
+    proposed = {}
+    for space, names in (("main", CALIBRATED_ON), ("multilingual", CALIBRATED_ON_MULTILINGUAL)):
+        pooled = [t for name in names for t in evaluation.relevant_topical.get((configuration, name), [])]
+        proposed[space] = ({"strong": round(float(np.percentile(pooled, 100 * (1 - cutoff.STRONG_REACHED))), 3),
+                            "fair": round(float(np.percentile(pooled, 100 * (1 - cutoff.FAIR_REACHED))), 3), "relevant": len(pooled)}
+                           if pooled else None)
+    per_set = {}
+    for (config, name), pairs in sorted(evaluation.shown.items()):
+        if config != configuration:
+            continue
+        multilingual = name.endswith("_ja")
+        strong = settings.multilingual_strong_similarity if multilingual else settings.strong_similarity
+        fair = settings.multilingual_fair_similarity if multilingual else settings.fair_similarity
+        per_set[name] = {label: dict(zip(("results", "relevant_share"), cutoff.share_relevant(pairs, low, high)))
+                         for label, low, high in (("strong", strong, np.inf), ("fair", fair, strong), ("weak", -np.inf, fair))}
+    return {"configuration": configuration, "first_results_per_query": CALIBRATION_TOP,
+            "relevant_reaching": {"strong": cutoff.STRONG_REACHED, "fair": cutoff.FAIR_REACHED},
+            "proposed": proposed, "in_force": {"main": [settings.strong_similarity, settings.fair_similarity],
+                                               "multilingual": [settings.multilingual_strong_similarity, settings.multilingual_fair_similarity]},
+            "per_set": per_set}

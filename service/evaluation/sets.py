@@ -9,6 +9,9 @@
 - crosslingual_en / _ja: project descriptions written by hand for 40 real works of the OpenAlex
                sample, once in English and once in Japanese with the same content
                (data/evaluation/crosslingual_queries.json); each work held out as in held_out.
+- multi_aspect: two held-out works of the OpenAlex sample from different fields described
+               together in one query (their titles and abstracts), both held out; relevant = the
+               authors of either, each work's authors one aspect (coverage@10, MRR per aspect).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class EvalQuery:
     grades: np.ndarray  # per researcher row
     text: str | None = None
     goal_id: int | None = None
-    held_out: int | None = None  # publication row left out of every profile
+    held_out: tuple[int, ...] = ()  # publication rows left out of every profile
+    aspects: tuple[np.ndarray, ...] = ()  # per need of a multi-aspect query, its relevant researchers (a mask)
 
     @property
     def query(self) -> Query:
@@ -94,7 +98,7 @@ def held_out_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
         grades = _held_out_grades(snap, row)
         if grades is None:
             continue
-        queries.append(EvalQuery(pub.id, grades, text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=row))
+        queries.append(EvalQuery(pub.id, grades, text=embedding_text(pub.title, abstracts.get(pub.id)), held_out=(row,)))
         if limit is not None and len(queries) >= limit:
             break
     return EvalSet("held_out", snap, queries, graded=False)
@@ -123,6 +127,41 @@ def crosslingual_set(snap: Snapshot, queries_path: Path, japanese: bool, split: 
         grades = _held_out_grades(snap, row) if row is not None else None
         if grades is None:
             raise ValueError(f"{queries_path.name}: work {q['work']} is not in the evaluation corpus with an author who has another work")
-        queries.append(EvalQuery(q["work"], grades, text=q["ja" if japanese else "en"], held_out=row))
+        queries.append(EvalQuery(q["work"], grades, text=q["ja" if japanese else "en"], held_out=(row,)))
     return EvalSet(f"crosslingual_{'ja' if japanese else 'en'}{'_' + split if split else ''}", snap, queries, graded=False,
                    multilingual=japanese)
+
+
+MULTI_ASPECT_QUERIES = 40
+MULTI_ASPECT_SEED = 20261207
+
+
+def multi_aspect_set(snap: Snapshot, limit: int | None = None) -> EvalSet:
+    """Pairs of held-out works from different fields with no author in common, drawn with a fixed
+    seed: one query per pair, both works' titles and abstracts, both works left out of every
+    profile. Relevant: the authors of either (who keep another work); each work's, one aspect."""
+    abstracts = snap.abstracts()
+    candidates = [row for row in range(len(snap.publications)) if _held_out_grades(snap, row) is not None]
+    order = np.random.default_rng(MULTI_ASPECT_SEED).permutation(len(candidates))
+    pool = [candidates[i] for i in order]
+    queries: list[EvalQuery] = []
+    used: set[int] = set()
+    wanted = limit or MULTI_ASPECT_QUERIES
+    for a in pool:
+        if a in used or len(queries) >= wanted:
+            continue
+        first = _held_out_grades(snap, a)
+        for b in pool:
+            if b in used or b == a or int(snap.pub_fields[b]) == int(snap.pub_fields[a]):
+                continue
+            second = _held_out_grades(snap, b)
+            assert first is not None and second is not None
+            if np.any((first > 0) & (second > 0)):
+                continue
+            used.update((a, b))
+            pa, pb = snap.publications[a], snap.publications[b]
+            text = embedding_text(pa.title, abstracts.get(pa.id)) + "\n\n" + embedding_text(pb.title, abstracts.get(pb.id))
+            queries.append(EvalQuery(f"{pa.id}+{pb.id}", np.maximum(first, second), text=text, held_out=(a, b),
+                                     aspects=(first > 0, second > 0)))
+            break
+    return EvalSet("multi_aspect", snap, queries, graded=False)

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from kernel.errors import NotFound
 from kernel.reference import Reference, country_name, is_country_code
-from service.matching.matcher import Match
+from service.matching.matcher import Match, MatchPage
+from service.matching.query import TeamRules
 from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, JointOption, funding_route, registry_entries
 from service.matching.screening import ListVersion, ScreeningHit
@@ -24,6 +25,14 @@ class EvidenceOut(BaseModel):
     title: str
     year: int | None
     similarity: float
+
+
+class AspectFitOut(BaseModel):
+    aspect: int = Field(description="Position of the need in the response's `aspects`")
+    topical: float = Field(description="The topical score for this need alone")
+    match_strength: Literal["strong", "fair", "weak"]
+    covered: bool = Field(description="A fair or strong match for this need")
+    evidence: EvidenceOut | None = Field(description="Their work nearest to this need (where covered)")
 
 
 class StrengthOut(BaseModel):
@@ -168,6 +177,10 @@ class MatchOut(BaseModel):
     funding: FundingOut = Field(description="The researcher's funders, linked to the registry for the query's fields")
     conflict: ConflictOut | None = Field(None, description="A conflict of interest with the query's PI (shown only with include_conflicts)")
     screening: list[ScreeningHitOut] = Field(description="Their institutions' hits on the loaded screening lists (never hidden)")
+    match_strength: Literal["strong", "fair", "weak"] = Field(
+        description="By the topical score (for a query with several needs, the best of the whole's and each need's) against "
+                    "thresholds calibrated on the evaluation sets (KAKEHASHI_STRONG_SIMILARITY, _FAIR_)")
+    aspects: list[AspectFitOut] = Field(description="For a query with several needs: how this researcher serves each")
 
 
 class PublicationOut(BaseModel):
@@ -240,7 +253,9 @@ def match_out(rank: int, match: Match, weights: dict[str, float]) -> MatchOut:
         funding_route=route_out(match.route), japan_ties=JapanTiesOut(**match.ties.__dict__), funding=funding_out(match.funding),
         conflict=ConflictOut(reason=match.conflict.reason, short=match.conflict.short, coauthored=list(match.conflict.coauthored),
                              institutions=list(match.conflict.institutions)) if match.conflict else None,
-        screening=screening_out(match.screening),
+        screening=screening_out(match.screening), match_strength=match.match_strength,
+        aspects=[AspectFitOut(aspect=f.aspect, topical=f.topical, match_strength=f.strength, covered=f.covered,
+                              evidence=EvidenceOut(**f.evidence.__dict__) if f.evidence else None) for f in match.aspects],
     )
 
 
@@ -283,3 +298,42 @@ def country_out(code: str, snap: Snapshot, reference: Reference) -> CountryOut:
         strength={f: strength_out(s) for f, s in strength.items()},
         index_version=snap.version,
     )
+
+
+class AspectOut(BaseModel):
+    text: str = Field(description="The need, as the query says it")
+    label: str = Field(description="Its first words, for display")
+    strengths: dict[str, int] = Field(description="Of the matches, how many are strong, fair and weak for this need")
+
+
+class TeamMemberOut(BaseModel):
+    match: MatchOut
+    covers: list[int] = Field(description="The needs (positions in `aspects`) this member covers")
+
+
+class TeamOut(BaseModel):
+    rules: TeamRules
+    members: list[TeamMemberOut]
+    uncovered: list[int] = Field(description="Needs no member covers")
+    explanation: list[str] = Field(description="Who covers which need, what no one covers, in sentences")
+    chosen_from: int = Field(description="How many of the first results the team was chosen from (no conflict, no screening hit)")
+
+
+def need_labels(page: MatchPage) -> list[str]:
+    """The needs a team is built for: the query's aspects, or the whole query where it has one."""
+    return [a.label for a in page.query.aspects] or ["the whole query"]
+
+
+def aspects_out(page: MatchPage) -> list[AspectOut]:
+    return [AspectOut(text=a.text, label=a.label, strengths=counts) for a, counts in zip(page.query.aspects, page.aspect_strengths)]
+
+
+def team_out(page: MatchPage, weights: dict[str, float]) -> TeamOut | None:
+    suggested = page.team
+    if suggested is None:
+        return None
+    members = [TeamMemberOut(match=match_out(i + 1, m, weights),
+                             covers=sorted(a for a, who in suggested.team.covered_by.items() if i in who))
+               for i, m in enumerate(suggested.members)]
+    return TeamOut(rules=suggested.rules, members=members, uncovered=list(suggested.team.uncovered),
+                   explanation=suggested.explanation(need_labels(page)), chosen_from=suggested.pool)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from kernel.errors import InvalidInput
 from kernel.reference import Reference, country_code
-from service.matching.query import Filters, Query, Weights
+from service.matching.query import Filters, Query, TeamRules, Weights
 
 PAGE_SIZES = (10, 20, 50)
 WEIGHT_NAMES = ("topical", "strength", "impact", "recency", "ties")
@@ -44,6 +44,10 @@ class SearchForm:
     pi: str = ""  # the PI, for conflicts of interest
     conflicts: str = ""  # "1": show conflicted candidates, flagged
     screened: str = ""  # "exclude": leave out candidates on a screening list ("": flag them)
+    needs: str = ""  # the project's needs, one a line (else found in the description)
+    team: str = ""  # suggest a team of this many partners
+    team_per_country: str = ""  # at most this many from a country ("" 1, "any": no limit)
+    team_direct: str = ""  # "1": prefer members in direct-route countries
     weights: dict[str, str] = field(default_factory=dict)
     page: str = "1"
     per: str = str(PAGE_SIZES[0])
@@ -60,7 +64,8 @@ class SearchForm:
             exclude=", ".join(v.strip() for v in multi.get("exclude", ()) if v.strip()),
             fields=tuple(dict.fromkeys(v for v in multi.get("field", ()) if v)),
             min_h=value("min_h"), since=value("since"), ties=value("ties"), pi=value("pi"), conflicts=value("conflicts"),
-            screened=value("screened"), weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
+            screened=value("screened"), needs=params.get("needs", "").strip(), team=value("team"),
+            team_per_country=value("team_per_country"), team_direct=value("team_direct"), weights={n: value(f"w_{n}") for n in WEIGHT_NAMES if value(f"w_{n}")},
             page=value("page") or "1", per=value("per") or str(PAGE_SIZES[0]),
         )
 
@@ -74,7 +79,8 @@ class SearchForm:
         pairs = [("q", form.text), ("goal", form.goal), ("like", form.like), ("country", form.country), ("exclude", form.exclude)]
         pairs += [("field", f) for f in form.fields]
         pairs += [("min_h", form.min_h), ("since", form.since), ("ties", form.ties), ("pi", form.pi), ("conflicts", form.conflicts)]
-        pairs += [("screened", form.screened)]
+        pairs += [("screened", form.screened), ("needs", form.needs), ("team", form.team), ("team_per_country", form.team_per_country),
+                  ("team_direct", form.team_direct)]
         pairs += [(f"w_{n}", form.weights[n]) for n in WEIGHT_NAMES if n in form.weights]
         if form.per != str(PAGE_SIZES[0]):
             pairs.append(("per", form.per))
@@ -111,6 +117,12 @@ class SearchForm:
             ties = _integer(self.ties, "ties", "Ties to Japan (at least this many works)", 1, 10_000, errors)
         if self.screened not in ("", "flag", "exclude"):
             errors["screened"] = "Screening lists: flag or exclude."
+        needs = [line.strip() for line in self.needs.splitlines() if line.strip()]
+        if needs and not 2 <= len(needs) <= 4:
+            errors["needs"] = f"Name 2 to 4 needs, one a line, or leave this empty to have them found in the description (got {len(needs)})."
+        team_size = _integer(self.team, "team", "The team's size", 1, 8, errors)
+        per_country = None if self.team_per_country == "any" else _integer(self.team_per_country, "team_per_country",
+                                                                          "Team members per country", 1, 8, errors) or 1
         weights = {n: _number(v, f"w_{n}", f"Weight of {n}", errors) for n, v in self.weights.items()}
         per = _integer(self.per, "per", "Results per page", min(PAGE_SIZES), max(PAGE_SIZES), errors)
         if per is not None and per not in PAGE_SIZES:
@@ -121,15 +133,17 @@ class SearchForm:
         if errors:
             raise FormErrors(errors)
         try:
-            query = Query(text=self.text if self.text.strip() else None, goal_id=goal_id, researcher_id=self.like or None)
+            query = Query(text=self.text if self.text.strip() else None, goal_id=goal_id, researcher_id=self.like or None,
+                          aspects=needs or None)
             filters = Filters(countries=countries, exclude_countries=excluded, fields=list(self.fields), min_h_index=min_h, since_year=since,
                               japan_ties=ties, pi=self.pi or None, include_conflicts=bool(self.conflicts),
                               screened="exclude" if self.screened == "exclude" else "flag")
             chosen = Weights(**weights) if weights else None
+            team = TeamRules(size=team_size, max_per_country=per_country, prefer_direct=bool(self.team_direct)) if team_size else None
         except ValidationError as exc:
             raise FormErrors({"q": "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())}) from None
         assert per is not None and page is not None
-        return SearchRequest(query, filters, chosen, per, (page - 1) * per)
+        return SearchRequest(query, filters, chosen, per, (page - 1) * per, team)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class SearchRequest:
     weights: Weights | None
     limit: int
     offset: int
+    team: TeamRules | None = None
 
     @property
     def last_page_allowed(self) -> int:

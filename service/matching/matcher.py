@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,10 @@ from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
 from service.matching.conflicts import Conflict, conflicts_of, pi_row
-from service.matching.query import Filters, Query, Weights
+from service.matching.aspects import Aspect
+from service.matching.cutoff import MatchStrength, fair_threshold, match_strength, strength_counts
+from service.matching.diversify import DEPTH, aspect_order
+from service.matching.query import Filters, Query, TeamRules, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
 from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, funding_route
@@ -27,6 +31,7 @@ from service.matching.screening import EMPTY, ListVersion, Screener, ScreeningHi
 from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
+from service.matching.team import Team, TeamCandidate, suggest_team
 from service.matching.timing import Stages
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)
@@ -56,6 +61,20 @@ class Components:
 
 
 @dataclass(frozen=True)
+class AspectFit:
+    """How a researcher serves one need of the query: its topical score, strength and best work for it."""
+
+    aspect: int  # position in the query's aspects
+    topical: float
+    strength: MatchStrength
+    evidence: Evidence | None
+
+    @property
+    def covered(self) -> bool:
+        return self.strength != "weak"
+
+
+@dataclass(frozen=True)
 class Match:
     researcher: ResearcherInfo
     score: float
@@ -67,6 +86,8 @@ class Match:
     route: FundingRoute
     conflict: Conflict | None = None  # with the query's PI, where one was named (shown only with include_conflicts)
     screening: tuple[ScreeningHit, ...] = ()  # their institutions' hits on the loaded screening lists
+    match_strength: MatchStrength = "fair"  # strong, fair or weak by the topical score (service/matching/cutoff.py)
+    aspects: tuple[AspectFit, ...] = ()  # per need of a multi-aspect query
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,37 @@ class MatchPage:
     stages_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # where the time went
     countries: tuple[CountryCount, ...] = ()  # where all `count` matching researchers are, most first
     screened_against: tuple[ListVersion, ...] = ()  # the screening list versions the results were checked against
+    strengths: dict[str, int] = dataclasses.field(default_factory=dict)  # of the `count` matches, how many are strong, fair, weak
+    aspect_strengths: tuple[dict[str, int], ...] = ()  # per need of the query (query.aspects), the same counts
+    team: SuggestedTeam | None = None  # a team suggested over the first results, where asked for
+
+
+@dataclass(frozen=True)
+class SuggestedTeam:
+    """A team over the first results (diversify.DEPTH) that covers the query's needs under the rules."""
+
+    rules: TeamRules
+    members: list[Match]
+    ranks: tuple[int, ...]  # each member's rank in the results
+    team: Team  # its members' positions are those of `members`; aspects by position in query.aspects
+    pool: int  # how many of the first results it was chosen from (no conflict, no screening hit)
+    coverable: frozenset[int]  # the needs that someone in the pool covers
+
+    def explanation(self, needs: Sequence[str]) -> list[str]:
+        """Who covers which need, and what no one covers, in sentences (`needs`: the aspects' labels,
+        or the whole query's description where it has one need)."""
+        lines = []
+        for i, m in enumerate(self.members):
+            covers = [needs[a] for a, who in sorted(self.team.covered_by.items()) if i in who]
+            where = m.researcher.country or "country unknown"
+            lines.append(f"{m.researcher.name} ({where}, {m.route.route} route): "
+                         + (f"covers {', '.join(covers)}" if covers else "covers no need fairly; the best remaining by score"))
+        for a in self.team.uncovered:
+            lines.append(f"No one covers {needs[a]}: " + ("the team's rules leave out those who would" if a in self.coverable else
+                                                          f"no fair or strong match for it among the first {self.pool} results"))
+        if len(self.members) < self.rules.size:
+            lines.append(f"{len(self.members)} of {self.rules.size} places filled: the rules leave no other candidate")
+        return lines
 
 
 @dataclass(frozen=True)
@@ -102,6 +154,7 @@ class GoalFit:
     goal_id: int
     short_name: str
     score: float
+    strength: MatchStrength  # by the match thresholds of the space the score was taken in
 
 
 class Matcher:
@@ -262,22 +315,32 @@ class Matcher:
         return per_code[snap.country_codes[rows]]
 
     def _explain(self, snap: Snapshot, ranked: Ranked, positions: Sequence[int], query: ResolvedQuery, since_year: int | None,
-                 known: RowScores | None = None) -> list[Match]:
-        """The matches at these positions of `ranked`, with their evidence; names and titles read for them only."""
+                 known: RowScores | None = None, aspects: Sequence[ResolvedQuery] = (), aspect_topical: np.ndarray | None = None,
+                 ) -> list[Match]:
+        """The matches at these positions of `ranked`, with their evidence, and per need of the query
+        (`aspects`, their scores `aspect_topical` aligned with `ranked`) its score and best work;
+        names and titles read for them only."""
         rows = [int(ranked.rows[i]) for i in positions]
         researchers = snap.researchers.many(rows)
         evidence_rows: list[tuple[np.ndarray, np.ndarray]] = []
+        aspect_best: list[list[tuple[int, float]]] = []  # per match, per aspect: its best publication and similarity
         for row in rows:
             pubs = snap.publication_rows(row, since_year)
             sims = self._similarities(snap, pubs, query, known)
             best = np.argsort(-sims, kind="stable")[: self.settings.evidence_count]
             evidence_rows.append((pubs[best], sims[best]))
-        shown = snap.publications.many([int(p) for pubs, _ in evidence_rows for p in pubs])  # one catalog read for the page
+            per_aspect = []
+            for aspect in aspects:
+                aspect_sims = self._similarities(snap, pubs, aspect)
+                top = int(np.argmax(aspect_sims))
+                per_aspect.append((int(pubs[top]), float(aspect_sims[top])))
+            aspect_best.append(per_aspect)
+        wanted = sorted({int(p) for pubs, _ in evidence_rows for p in pubs} | {p for fits in aspect_best for p, _ in fits})
+        catalog = dict(zip(wanted, snap.publications.many(wanted)))  # one catalog read for the page
         funders = snap.funders_of([r.id for r in researchers])
-        starts = np.cumsum([0] + [len(pubs) for pubs, _ in evidence_rows])
         matches = []
-        for i, researcher, (_, sims), start in zip(positions, researchers, evidence_rows, starts):
-            titles = shown[start : start + len(sims)]
+        for i, researcher, (pubs, sims), per_aspect in zip(positions, researchers, evidence_rows, aspect_best):
+            titles = [catalog[int(p)] for p in pubs]
             country_table = snap.strength.get(researcher.country or "", {})
             values = {name: float(ranked.components[name][i]) for name in ranking.COMPONENTS}
             matches.append(Match(
@@ -289,15 +352,42 @@ class Matcher:
                 ties=ties_at(snap.japan_ties, snap.japan_ties_year, int(ranked.rows[i])),
                 funding=funding_history(funders.get(researcher.id, []), query.fields, self.reference),
                 route=funding_route(researcher.country, query.fields, self.reference),
+                match_strength=match_strength(max([values["topical"], *(aspect_topical[i] if aspect_topical is not None else ())]),
+                                              query.multilingual, self.settings),
+                aspects=tuple(self._aspect_fit(a, float(aspect_topical[i, a]), catalog[p], sim, query.multilingual)  # type: ignore[index]
+                              for a, (p, sim) in enumerate(per_aspect)),
             ))
         return matches
+
+    def _aspect_fit(self, aspect: int, topical: float, publication: Any, similarity: float, multilingual: bool) -> AspectFit:
+        strength = match_strength(topical, multilingual, self.settings)
+        evidence = Evidence(publication.id, publication.title, publication.year, round(similarity, 4))
+        return AspectFit(aspect, round(topical, 4), strength, evidence if strength != "weak" else None)
+
+    @staticmethod
+    def aspect_query(snap: Snapshot, query: ResolvedQuery, aspect: Aspect) -> ResolvedQuery:
+        """One need of the query as a query of its own (BM25 too, where the whole query uses it)."""
+        lexical = snap.lexical.scores(aspect.text) if query.lexical is not None and snap.lexical is not None else None
+        return dataclasses.replace(query, vector=aspect.vector, lexical=lexical, aspects=())
+
+    def aspect_scores(self, snap: Snapshot, aspects: Sequence[ResolvedQuery], rows: np.ndarray, since_year: int | None,
+                      weights: RankingWeights) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, aspects) twice: each row's topical score and its score (weighted as the whole) for each need."""
+        topical, scores = np.empty((len(rows), len(aspects))), np.empty((len(rows), len(aspects)))
+        for a, aspect in enumerate(aspects):
+            ranked = self.rank(snap, aspect, rows, since_year, weights)
+            topical[:, a], scores[:, a] = ranked.components["topical"], ranked.scores
+        return topical, scores
 
     # --- public operations --------------------------------------------------------------------
 
     def match(
         self, snap: Snapshot, query: Query, filters: Filters | None = None, weights: Weights | None = None,
-        limit: int = 10, offset: int = 0,
+        limit: int = 10, offset: int = 0, team: TeamRules | None = None,
     ) -> MatchPage:
+        """A page of matches. A query with several needs (aspects) draws candidates for each, scores
+        each candidate per need, and orders its first results to cover every need that has good
+        candidates (service/matching/diversify.py); `team` also suggests a team over the first results."""
         filters = filters or Filters()
         stages = Stages()
         resolved = self.resolver.resolve(snap, query, filters, stages)
@@ -314,26 +404,68 @@ class Matcher:
             if not filters.include_conflicts:
                 allowed[list(conflicts)] = False
         stages.mark("filter")
-        candidates, known = self._candidates(snap, resolved, allowed, offset + limit)
+        depth = max(offset + limit, DEPTH) if resolved.aspects else offset + limit
+        candidates, known = self._candidates(snap, resolved, allowed, depth)
+        aspects = [self.aspect_query(snap, resolved, a) for a in resolved.aspects]
+        for aspect in aspects:  # each need's own candidates, or one the whole query ranks low never reaches the page
+            candidates = distinct(np.concatenate((candidates, self._candidates(snap, aspect, allowed, depth)[0])))
         stages.mark("search")
         ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights, known)
+        aspect_topical, aspect_scores = self.aspect_scores(snap, aspects, ranked.rows, filters.since_year, used_weights)
+        topical = np.maximum(ranked.components["topical"], aspect_topical.max(axis=1)) if aspects else ranked.components["topical"]
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
-        kept = np.flatnonzero(ranked.components["topical"] >= floor)
+        kept = np.flatnonzero(topical >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
+        fair = fair_threshold(resolved.multilingual, self.settings)
+        order = aspect_order(order, ranked.scores, aspect_scores, aspect_topical, fair, self.settings.aspect_diversity,
+                             most=self.settings.aspect_coverage)
         stages.mark("rank")
         screener = self._screening()
         if screener and filters.screened == "exclude":  # every match screened, so that the count and the pages leave them out
             listed = self.screen(snap, screener, [int(r) for r in ranked.rows[order]])
             order = order[[not listed[int(r)] for r in ranked.rows[order]]]
         stages.mark("screen")
-        matches = self._explain(snap, ranked, [int(i) for i in order[offset : offset + limit]], resolved, filters.since_year, known)
-        hits = self.screen(snap, screener, [snap.row(m.researcher.id) for m in matches]) if screener else {}
-        matches = [dataclasses.replace(m, conflict=conflicts.get(row), screening=hits.get(row, ()))
-                   for m, row in ((m, snap.row(m.researcher.id)) for m in matches)]
+
+        def explain(positions: Sequence[int]) -> list[Match]:
+            shown = self._explain(snap, ranked, [int(i) for i in positions], resolved, filters.since_year, known, aspects, aspect_topical)
+            hits = self.screen(snap, screener, [snap.row(m.researcher.id) for m in shown]) if screener else {}
+            return [dataclasses.replace(m, conflict=conflicts.get(row), screening=hits.get(row, ()))
+                    for m, row in ((m, snap.row(m.researcher.id)) for m in shown)]
+
+        matches = explain(order[offset : offset + limit])
         stages.mark("explain")
+        suggested = None
+        if team is not None:
+            suggested = self._team(snap, order[:DEPTH], resolved, team, conflicts, explain)
+            stages.mark("team")
         countries = self._by_country(snap, ranked.rows[order], resolved.fields)
+        strengths = strength_counts(topical[order], resolved.multilingual, self.settings)
+        per_aspect = tuple(strength_counts(aspect_topical[order, a], resolved.multilingual, self.settings) for a in range(len(aspects)))
         return MatchPage(matches, len(order), resolved, used_weights, answered_in(snap, resolved), stages.ms, countries,
-                         screener.versions)
+                         screener.versions, strengths, per_aspect, suggested)
+
+    @staticmethod
+    def _team(snap: Snapshot, pool: np.ndarray, query: ResolvedQuery, rules: TeamRules, conflicts: dict[int, Conflict],
+              explain: Callable[[Sequence[int]], list[Match]]) -> SuggestedTeam:
+        """The best team among the first results: never a researcher in conflict with the PI, nor
+        one whose institution is on a screening list (they stay in the results, flagged)."""
+        usable = [(rank, m) for rank, m in enumerate(explain(pool), start=1) if snap.row(m.researcher.id) not in conflicts and not m.screening]
+        matches = [m for _, m in usable]
+        aspects = max(len(query.aspects), 1)
+        candidates = [
+            TeamCandidate(
+                score=m.score,
+                covers=frozenset(f.aspect for f in m.aspects if f.covered) if query.aspects else
+                frozenset({0} if m.match_strength != "weak" else ()),
+                country=m.researcher.country or "", direct=m.route.route == "direct")
+            for m in matches
+        ]
+        chosen = suggest_team(candidates, aspects, rules)
+        members = [matches[i] for i in chosen.members]
+        return SuggestedTeam(rules, members, tuple(usable[i][0] for i in chosen.members), dataclasses.replace(
+            chosen, members=tuple(range(len(members))),
+            covered_by={a: tuple(chosen.members.index(i) for i in who) for a, who in chosen.covered_by.items()}),
+            len(matches), frozenset().union(*(c.covers for c in candidates)))
 
     def screened(self, snap: Snapshot, researcher_id: str) -> tuple[tuple[ScreeningHit, ...], tuple[ListVersion, ...]]:
         """One researcher's screening hits, and the list versions they were screened against."""
@@ -394,16 +526,17 @@ class Matcher:
             float(self.rank(snap, ResolvedQuery(vector, [], "goal"), row, None, TOPICAL_ONLY).scores[0])
             for vector in snap.goal_vectors
         ]
-        return self._goal_fits(scores, snap)
+        return self._goal_fits(scores, snap, multilingual=False)
 
     def goals_for_text(self, snap: Snapshot, text: str) -> list[GoalFit]:
         query = self.resolver.text(snap, text)
         goals = self.resolver.multilingual_space(snap).goal_vectors if query.multilingual else snap.goal_vectors
-        return self._goal_fits([float(s) for s in goals @ query.vector], snap)
+        return self._goal_fits([float(s) for s in goals @ query.vector], snap, query.multilingual)
 
-    def _goal_fits(self, scores: list[float], snap: Snapshot) -> list[GoalFit]:
+    def _goal_fits(self, scores: list[float], snap: Snapshot, multilingual: bool) -> list[GoalFit]:
         fits = []
         for goal_id, value in zip(snap.goal_ids, scores):
             goal = self.reference.goal(goal_id)
-            fits.append(GoalFit(goal_id, goal.short_name if goal else str(goal_id), round(max(0.0, value), 4)))
+            fits.append(GoalFit(goal_id, goal.short_name if goal else str(goal_id), round(max(0.0, value), 4),
+                                match_strength(value, multilingual, self.settings)))
         return sorted(fits, key=lambda g: -g.score)

@@ -31,6 +31,9 @@ class Query(BaseModel):
     text: str | None = Field(None, min_length=1, description="Project description, any length up to the configured limit.")
     goal_id: int | None = Field(None, ge=1, description="Moonshot goal id, 1-10.")
     researcher_id: Id | None = Field(None, description="Find researchers whose work resembles this researcher's.")
+    aspects: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
+        None, min_length=2, max_length=4,
+        description="The project's needs, 2-4 phrases, each matched on its own; by default a text's needs are found in it.")
 
     @field_validator("text")
     @classmethod
@@ -96,3 +99,13 @@ class Weights(BaseModel):
         if merged.topical + merged.strength + merged.impact + merged.recency + merged.ties <= 0:
             raise ValueError("at least one weight must be positive")
         return merged
+
+
+class TeamRules(BaseModel):
+    """What a suggested team must respect (the API's `team`, the page's form, a batch row's columns)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(3, ge=1, le=8, description="How many partners the team has at most")
+    max_per_country: int | None = Field(1, ge=1, le=8, description="At most this many members from one country (null: no limit)")
+    prefer_direct: bool = Field(False, description="Among teams that cover as much, prefer members in direct-route countries")

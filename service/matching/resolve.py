@@ -6,6 +6,7 @@ the BM25 scores of a text, the researcher to leave out of "more like this". The 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from indexer.sparse import RowScores
 from kernel.errors import InvalidInput, NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
+from service.matching.aspects import Aspect, find_aspects, given_aspects
 from service.matching.fields import query_fields
 from service.matching.language import is_japanese
 from service.matching.query import Filters, Query, Weights
@@ -31,6 +33,7 @@ class ResolvedQuery:
     exclude_row: int | None = None  # the researcher of a "more like this" query
     lexical: RowScores | None = None  # normalised BM25 of the publications holding a term, for text queries
     multilingual: bool = False  # a Japanese query, matched in the multilingual space
+    aspects: tuple[Aspect, ...] = ()  # its needs, where it states several (service/matching/aspects.py)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ def answered_in(snap: Snapshot, query: ResolvedQuery) -> AnsweredIn:
     return AnsweredIn("main", snap.model, snap.manifest.get("embed_text", "title_abstract"), comparable_with_english=True)
 
 
+MEANINGFUL = re.compile(r"[^\W\d_]{2,}|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # a word of two letters, or one CJK or Hangul character
+
+
 class QueryResolver:
     def __init__(
         self, settings: Settings, reference: Reference, embedder: Callable[[], Embedder],
@@ -84,15 +90,31 @@ class QueryResolver:
             vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
             fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
             resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)
+        if query.aspects:
+            resolved = dataclasses.replace(resolved, aspects=tuple(given_aspects(query.aspects, self._encoder(snap, resolved.multilingual))))
+        elif query.text is not None and self.settings.aspects:
+            found = find_aspects(query.text, self._encoder(snap, resolved.multilingual), self.settings.aspect_merge_similarity)
+            resolved = dataclasses.replace(resolved, aspects=tuple(found))
         if filters.fields:
             resolved = dataclasses.replace(resolved, fields=list(filters.fields))
         return resolved
+
+    def _encoder(self, snap: Snapshot, multilingual: bool) -> Callable[[list[str]], np.ndarray]:
+        """Texts to query vectors in the space the query is matched in."""
+        if multilingual:
+            space, model = self.multilingual_space(snap), self._multilingual()  # type: ignore[misc]
+            return lambda texts: np.stack([space.joined_query(model.encode_query(t)) for t in texts])
+        embedder = self._embedder()
+        return lambda texts: embedder.encode(texts)
 
     def text(self, snap: Snapshot, text: str, stages: Stages | None = None) -> ResolvedQuery:
         """English (or any text the main model reads) in the main space; Japanese, where the main
         model reads English only, in the multilingual space."""
         if len(text) > self.settings.max_query_chars:
             raise InvalidInput(f"query text is {len(text)} characters; the limit is {self.settings.max_query_chars}")
+        if not MEANINGFUL.search(text):
+            raise InvalidInput("the description has no words to match (only symbols, emoji, numbers or single letters): "
+                               "describe the project in words, in English or Japanese")
         if self.settings.model in ENGLISH_ONLY_MODELS and is_japanese(text):
             space = self.multilingual_space(snap)
             vector = space.joined_query(self._multilingual().encode_query(text))  # type: ignore[misc]

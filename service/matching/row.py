@@ -17,24 +17,25 @@ LIST_SEPARATOR = ";"  # between the agencies and the fields of one cell
 
 # every column a flat output may hold, with its Parquet type
 COLUMN_TYPES = {
-    "job_id": "string", "query_id": "string", "rank": "int32", "researcher_id": "string", "name": "string",
+    "job_id": "string", "query_id": "string", "rank": "int32", "researcher_id": "string", "name": "string", "match_strength": "string",
     "institution": "string", "country": "string", "score": "float64", "topical": "float64", "strength": "float64",
     "impact": "float64", "recency": "float64", "funding_route": "string", "route_basis": "string", "joint_agencies": "string",
-    "query_fields": "string", "assigned": "bool_", "index_version": "string", "model": "string",
+    "query_fields": "string", "assigned": "bool_", "aspects_covered": "string", "team_member": "bool_", "index_version": "string", "model": "string",
     "japan_ties": "int32", "japan_ties_latest_year": "int32", "funders": "string", "funders_with_arrangement": "string",
     "conflict": "string", "screening": "string", "screened_against": "string",
     "best_publications": "string",
 }
 MATCH_COLUMNS = (
-    "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact", "recency",
+    "rank", "researcher_id", "name", "institution", "country", "score", "match_strength", "topical", "strength", "impact", "recency",
     "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties", "japan_ties_latest_year",
     "conflict", "screening", "screened_against", "query_fields", "index_version", "model",
 )
 # a batch job's result rows: the query they answer, and whether the assignment chose the pair
 BATCH_COLUMNS = (
-    "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "topical", "strength", "impact",
+    "job_id", "query_id", "rank", "researcher_id", "name", "institution", "country", "score", "match_strength", "topical", "strength", "impact",
     "recency", "funding_route", "route_basis", "joint_agencies", "funders", "funders_with_arrangement", "japan_ties",
-    "japan_ties_latest_year", "conflict", "screening", "screened_against", "query_fields", "assigned", "index_version", "model",
+    "japan_ties_latest_year", "conflict", "screening", "screened_against", "query_fields", "aspects_covered", "team_member", "assigned",
+    "index_version", "model",
 )
 # the page's export of one search: the titles behind each match as well
 EXPORT_COLUMNS = (*MATCH_COLUMNS, "best_publications")
@@ -49,7 +50,7 @@ def match_row(rank: int, match: Match, page: MatchPage, index_version: str) -> d
     r, c = match.researcher, match.components
     return {
         "rank": rank, "researcher_id": r.id, "name": r.name, "institution": r.institution, "country": r.country,
-        "score": match.score, "topical": c.topical, "strength": c.strength, "impact": c.impact, "recency": c.recency,
+        "score": match.score, "match_strength": match.match_strength, "topical": c.topical, "strength": c.strength, "impact": c.impact, "recency": c.recency,
         "funding_route": match.route.route, "route_basis": match.route.basis,
         "joint_agencies": LIST_SEPARATOR.join(match.route.joint_agencies),
         "japan_ties": match.ties.works, "japan_ties_latest_year": match.ties.latest_year,
@@ -58,13 +59,18 @@ def match_row(rank: int, match: Match, page: MatchPage, index_version: str) -> d
         "conflict": match.conflict.reason if match.conflict else "",
         "screening": LIST_SEPARATOR.join(h.summary for h in match.screening),
         "screened_against": screened_against(page.screened_against),
-        "query_fields": LIST_SEPARATOR.join(page.query.fields), "index_version": index_version, "model": page.answered.model,
+        "query_fields": LIST_SEPARATOR.join(page.query.fields),
+        "aspects_covered": LIST_SEPARATOR.join(page.query.aspects[f.aspect].label for f in match.aspects if f.covered),
+        "index_version": index_version, "model": page.answered.model,
     }
 
 
-def batch_row(job_id: str, query_id: str, rank: int, match: Match, page: MatchPage, index_version: str) -> dict[str, Any]:
-    """A batch result row as stored; `assigned` is filled in once the job's assignment is solved."""
-    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, page, index_version), "assigned": None}
+def batch_row(job_id: str, query_id: str, rank: int, match: Match, page: MatchPage, index_version: str,
+              team_member: bool | None = None) -> dict[str, Any]:
+    """A batch result row as stored; `assigned` is filled in once the job's assignment is solved;
+    `team_member`: whether the query's suggested team holds them (None: no team asked for)."""
+    return {"job_id": job_id, "query_id": query_id, **match_row(rank, match, page, index_version), "team_member": team_member,
+            "assigned": None}
 
 
 def export_row(rank: int, match: Match, page: MatchPage, index_version: str) -> dict[str, Any]:

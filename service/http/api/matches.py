@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from kernel.errors import InvalidInput
 from service.http.api.versioned import v1_router
 from service.http.deps import READ, RuntimeDep, SnapshotDep
-from service.http.schemas import ListVersionOut, MatchOut, match_out, versions_out
-from service.matching.query import Filters, Id, Query, Weights
+from service.http.schemas import AspectOut, ListVersionOut, MatchOut, TeamOut, aspects_out, match_out, team_out, versions_out
+from service.matching.query import Filters, Id, Query, TeamRules, Weights
 from service.matching.resolve import AnsweredIn
 
 router = v1_router(tags=["matching"], dependencies=[READ])
@@ -26,6 +26,7 @@ class MatchRequest(BaseModel):
     weights: Weights | None = None
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10_000)
+    team: TeamRules | None = Field(None, description="Also suggest a team of partners that together cover the query's needs")
 
 
 class AnsweredOut(BaseModel):
@@ -55,6 +56,10 @@ class MatchPageOut(AnsweredOut):
     count: int
     countries: list[CountryCountOut] = Field(description="Where all the matching researchers are, most first")
     screened_against: list[ListVersionOut] = Field(description="The screening list versions every result was checked against")
+    strengths: dict[str, int] = Field(description="Of `count`, how many matches are strong, fair and weak")
+    aspects: list[AspectOut] = Field(description="The query's needs, where it has several (found in its text, or as given); "
+                                                 "the first results are ordered to cover each need that has good candidates")
+    team: TeamOut | None = Field(None, description="The suggested team, where `team` was asked for")
     limit: int
     offset: int
     query_fields: list[str]
@@ -92,14 +97,15 @@ def matches(body: MatchRequest, rt: RuntimeDep, snap: SnapshotDep) -> Response:
     limit = body.limit if "limit" in body.model_fields_set else min(body.limit, max_page)
     if limit > max_page:
         raise InvalidInput(f"limit {limit} is above the page size limit of {max_page}; page with offset")
-    page = rt.matcher.match(snap, body.query, body.filters, body.weights, limit, body.offset)
+    page = rt.matcher.match(snap, body.query, body.filters, body.weights, limit, body.offset, body.team)
     started = time.perf_counter()
     weights = page.weights.model_dump()
     out = MatchPageOut(
         data=[match_out(body.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
         count=page.count, limit=limit, offset=body.offset, query_fields=page.query.fields,
         countries=[CountryCountOut(country=c.country, count=c.count, route=c.route.route, basis=c.route.basis) for c in page.countries],
-        screened_against=versions_out(page.screened_against),
+        screened_against=versions_out(page.screened_against), strengths=page.strengths,
+        aspects=aspects_out(page), team=team_out(page, weights),
         index_version=snap.version, **answered_out(page.answered),
     ).model_dump_json()
     stages = {**page.stages_ms, "serialise": 1000 * (time.perf_counter() - started)}

@@ -28,6 +28,7 @@ class GoalFitOut(BaseModel):
     goal_id: int
     short_name: str
     score: float
+    strength: Literal["strong", "fair", "weak"] = Field(description="By the match strength's thresholds (docs/evaluation.md)")
 
 
 class GoalFitsOut(BaseModel):

@@ -25,7 +25,7 @@ from service.batch.inputs import AssignmentRules, BatchOptions, batch_from_file
 from service.batch.jobs import FINISHED
 from service.http.deps import KEY_COOKIE, JobsDep, RuntimeDep, authorize, presented_key, same_origin, verified_key
 from service.http.problems import status_of
-from service.http.schemas import country_out, match_out, researcher_out
+from service.http.schemas import aspects_out, country_out, match_out, researcher_out, team_out
 from service.http.search_form import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
 from service.http.web.owner import owned_shortlists
 from service.matching.routes import IP_CONDITIONS
@@ -111,7 +111,7 @@ def search(request: Request, rt: RuntimeDep) -> Response:
         _caller(request, "read")
         wanted = form.to_request(rt.reference)
         snap = rt.snapshot()
-        page = rt.matcher.match(snap, wanted.query, wanted.filters, wanted.weights, wanted.limit, wanted.offset)
+        page = rt.matcher.match(snap, wanted.query, wanted.filters, wanted.weights, wanted.limit, wanted.offset, wanted.team)
     except FormErrors as exc:
         return _error_page(request, exc, template="search.html", errors=exc.errors, **context)
     except KakehashiError as exc:
@@ -121,7 +121,8 @@ def search(request: Request, rt: RuntimeDep) -> Response:
     return _render(
         request, "search.html", **context,
         results=[match_out(wanted.offset + i + 1, m, weights) for i, m in enumerate(page.matches)],
-        shortlists=owned_shortlists(request), countries=page.countries, country_link=lambda code: form.url(country=code, page="1"),
+        shortlists=owned_shortlists(request), countries=page.countries, strengths=page.strengths,
+        aspects=aspects_out(page), team=team_out(page, weights), country_link=lambda code: form.url(country=code, page="1"),
         count=page.count, offset=wanted.offset, page_number=wanted.offset // wanted.limit + 1, last_page=last_page,
         query_fields=page.query.fields, description=page.query.description,
         like_name=snap.researcher(form.like).name if form.like else None,
