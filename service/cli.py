@@ -406,7 +406,9 @@ def _match_json(match: Match, rank: int) -> dict[str, Any]:
         "funding_route": match.route.route, "route_basis": match.route.basis, "no_counterpart_agency": match.route.no_counterpart_agency,
         "no_government_channel": match.route.no_government_channel, "joint_agencies": list(match.route.joint_agencies),
         "japan_ties": match.ties.__dict__, "funding": match.funding.summary, "conflict": match.conflict.reason if match.conflict else None,
-        "screening": [h.__dict__ for h in match.screening],
+        "screening": [h.__dict__ for h in match.screening], "match_strength": match.match_strength,
+        "aspects": [{"aspect": f.aspect, "topical": f.topical, "match_strength": f.strength, "covered": f.covered,
+                     "evidence": f.evidence.__dict__ if f.evidence else None} for f in match.aspects],
     }
 
 
@@ -434,8 +436,8 @@ def match(
     w_recency: Annotated[float | None, typer.Option(help="Weight of recency.")] = None,
     w_ties: Annotated[float | None, typer.Option(help="Weight of ties to Japan.")] = None,
     aspect: Annotated[list[str], typer.Option(help="A need of the project (repeat, 2-4); by default found in the text.")] = [],
-    team: Annotated[int | None, typer.Option(min=1, max=8, help="Also suggest a team of this many partners covering the needs.")] = None,
-    team_per_country: Annotated[int | None, typer.Option(min=1, max=8, help="At most this many team members from a country (default 1).")] = 1,
+    team: Annotated[int | None, typer.Option(min=2, max=8, help="Also suggest a team of this many partners covering the needs.")] = None,
+    team_per_country: Annotated[int, typer.Option(min=0, max=8, help="At most this many team members from a country (0: no limit).")] = 1,
     prefer_direct: Annotated[bool, typer.Option(help="Prefer team members in direct-route countries.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     offset: Annotated[int, typer.Option(min=0)] = 0,
@@ -445,7 +447,7 @@ def match(
     rt = _runtime()
     with friendly_errors():
         query = Query(text=text, goal_id=goal, researcher_id=researcher, aspects=aspect or None)
-        rules = TeamRules(size=team, max_per_country=team_per_country, prefer_direct=prefer_direct) if team else None
+        rules = TeamRules(size=team, max_per_country=team_per_country or None, prefer_direct=prefer_direct) if team else None
         filters = _filters(country, exclude_country, field, min_h_index, since, exclude_institution, exclude_researcher, include_japan,
                            japan_ties).model_copy(update={"pi": pi, "include_conflicts": include_conflicts,
                                                           "screened": "exclude" if exclude_screened else "flag"})
@@ -456,9 +458,10 @@ def match(
     if as_json:
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
                "strengths": page.strengths, "aspects": [{"text": a.text, "strengths": c} for a, c in zip(page.query.aspects, page.aspect_strengths)],
-               "team": None if page.team is None else {"members": [m.researcher.id for m in page.team.members],
-                                                       "uncovered": list(page.team.team.uncovered),
-                                                       "explanation": page.team.explanation(needs or ["the whole query"])},
+               "team": None if page.team is None else {
+                   "members": [{"rank": rank, "researcher_id": m.researcher.id, "covers": sorted(a for a, who in page.team.team.covered_by.items() if i in who)}
+                               for i, (m, rank) in enumerate(zip(page.team.members, page.team.ranks))],
+                   "uncovered": list(page.team.team.uncovered), "explanation": page.team.explanation(needs or ["the whole query"])},
                "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
                "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english,
                "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries],
@@ -557,6 +560,9 @@ def batch(
     max_per_country: Annotated[int | None, typer.Option(help="Assignment: partners of one project from one country, at most.")] = None,
     exclude_pairs: Annotated[Path | None, typer.Option(help="Assignment: CSV of query_id,researcher_id pairs never to assign.")] = None,
     candidates: Annotated[int, typer.Option(help="Assignment: best matches per project to choose from.")] = 50,
+    team: Annotated[int | None, typer.Option(min=2, max=8, help="Also suggest a team of this many partners per project (rows: team_member).")] = None,
+    team_per_country: Annotated[int, typer.Option(min=0, max=8, help="At most this many team members from a country (0: no limit).")] = 1,
+    prefer_direct: Annotated[bool, typer.Option(help="Prefer team members in direct-route countries.")] = False,
 ) -> None:
     """Match many projects at once (the same jobs as POST /v1/batch-jobs, run here with a progress
     bar and kept in the store), optionally with a constrained assignment."""
@@ -588,7 +594,8 @@ def batch(
                     pairs = [{"query_id": r["query_id"], "researcher_id": r["researcher_id"]} for r in csv.DictReader(handle)]
             rules = AssignmentRules(partners_per_project=k, max_projects_per_researcher=c, min_countries=min_countries,
                                     max_per_country=max_per_country, excluded_pairs=pairs, candidates_per_project=candidates)
-        request = BatchRequest(queries=queries, options=BatchOptions(limit=limit, assignment=rules))
+        suggest = TeamRules(size=team, max_per_country=team_per_country or None, prefer_direct=prefer_direct) if team else None
+        request = BatchRequest(queries=queries, options=BatchOptions(limit=limit, assignment=rules, team=suggest))
         rt.snapshot()  # the index loaded first: the job's lease starts beating as soon as it exists
         jobs = JobStore(rt.settings.store_path)
         leases = Leases(rt.settings.store_path, rt.settings.lease_seconds)

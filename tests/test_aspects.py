@@ -37,6 +37,11 @@ def test_a_text_is_cut_into_the_pieces_that_state_needs() -> None:
     abstract = "We study the growth of GaN layers on silicon substrates for power devices. " * 2 + "Then we pattern wafers by EUV lithography."
     assert pieces(abstract) == [abstract.strip()]
     assert pieces(abstract + "\n\n" + "Cryogenic electronics for qubit readout.") == [abstract.strip(" ."), "Cryogenic electronics for qubit readout"]
+    assert pieces("機械学習と量子計算") == ["機械学習", "量子計算"]
+    # a fragment stays with the clause it depends on; a document of many paragraphs is one need
+    assert pieces("Clinical features of patients infected with novel coronavirus in Wuhan, China") == [
+        "Clinical features of patients infected with novel coronavirus in Wuhan, China"]
+    assert len(pieces("ab cd\n\n" * 3000)) == 1 and pieces("graphene sheets" + " " * 8000 + "and EUV lithography") == ["graphene sheets", "EUV lithography"]
 
 
 def test_pieces_about_the_same_thing_merge_into_one_need() -> None:
@@ -124,6 +129,8 @@ def test_needs_given_by_the_caller_and_bad_ones(client: TestClient) -> None:
         assert client.post("/v1/matches", json={"query": {"text": "x y", "aspects": aspects}}).status_code == 422
     answer = client.post("/v1/matches", json={"query": {"text": "power", "aspects": ["GaN devices", "🚀🚀"]}})
     assert answer.status_code == 422 and "aspects[1]" in answer.json()["detail"]
+    scores = client.post("/v1/scores", json={"query": {"text": "power", "aspects": ["GaN devices", "EUV"]}, "researcher_ids": ["demo-R00001"]})
+    assert scores.status_code == 422 and "whole query" in scores.json()["detail"]
 
 
 def test_a_team_in_the_api_covers_both_needs_from_different_countries(client: TestClient) -> None:
@@ -141,7 +148,12 @@ def test_a_team_in_the_api_covers_both_needs_from_different_countries(client: Te
     # one need: the team covers the query as a whole
     single = client.post("/v1/matches", json={"query": {"text": "GaN power transistors"}, "team": {"size": 2}}).json()["team"]
     assert len(single["members"]) == 2 and single["uncovered"] == []
-    assert client.post("/v1/matches", json={"query": {"text": TWO_NEEDS}, "team": {"size": 0}}).status_code == 422
+    for size in (0, 1, 9):
+        assert client.post("/v1/matches", json={"query": {"text": TWO_NEEDS}, "team": {"size": size}}).status_code == 422
+    # a member's rank is theirs in the results
+    ranks = [m["match"]["rank"] for m in page["team"]["members"]]
+    listed = client.post("/v1/matches", json={"query": {"text": TWO_NEEDS}, "limit": 50}).json()["data"]
+    assert all(listed[r - 1]["researcher"]["id"] == m["match"]["researcher"]["id"] for r, m in zip(ranks, page["team"]["members"]))
 
 
 def test_the_page_names_the_needs_and_refuses_a_single_given_one(client: TestClient) -> None:
@@ -149,6 +161,9 @@ def test_the_page_names_the_needs_and_refuses_a_single_given_one(client: TestCli
     assert "2 needs found in the description" in html and "A suggested team of 2" in html and "Needs covered" in html
     bad = client.get("/", params={"q": TWO_NEEDS, "needs": "only one need"})
     assert bad.status_code == 422 and "Name 2 to 4 needs" in bad.text
+    for params in ({"team": "²"}, {"team": "--3"}, {"team": "1"}, {"team": "2", "team_per_country": "٣"}):
+        odd = client.get("/", params={"q": TWO_NEEDS, **params})
+        assert odd.status_code == 422 and "must be a whole number" in odd.text
 
 
 def test_a_batch_suggests_a_team_per_project_and_says_what_each_row_covers(demo_runtime: Runtime) -> None:

@@ -1,5 +1,6 @@
 """The `kakehashi` command line as a new user meets it."""
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -218,3 +219,10 @@ def test_match_names_the_needs_and_a_team_and_goals_say_when_nothing_fits(env, t
     assert refused.exit_code == 2 and "no words to match" in refused.output
     goals = run("goals", "--for", "medieval manuscript illumination pigments")
     assert goals.exit_code == 0 and "No goal fits this well" in goals.output
+    projects = tmp_path / "projects.csv"
+    projects.write_text("id,text,aspects\np1,power devices,GaN power transistors;EUV lithography\n", encoding="utf-8")
+    teamed = run("batch", str(projects), "--output", str(tmp_path / "team.csv"), "--limit", "3", "--team", "2")
+    assert teamed.exit_code == 0, teamed.output
+    rows = list(csv.DictReader((tmp_path / "team.csv").open(encoding="utf-8")))
+    team = [r for r in rows if r["team_member"] == "True"]
+    assert len(team) == 2 and {n for r in team for n in r["aspects_covered"].split(";")} == {"GaN power transistors", "EUV lithography"}

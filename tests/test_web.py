@@ -203,8 +203,17 @@ def test_the_batch_form_queues_a_job_that_runs_to_its_downloads(served: TestClie
     assert "succeeded" in html and "2 of 2 projects done" in html
     assert f'href="/v1/batch-jobs/{job_id}/results?format=csv"' in html
     rows = list(csv.DictReader(io.StringIO(served.get(f"/v1/batch-jobs/{job_id}/results?format=csv").text)))
-    assert len(rows) == 8
+    assert len(rows) == 8 and all(r["team_member"] == "" for r in rows)
     assert job_id in served.get("/batch").text
+    # with a team per project (the form's team fields): two members from two countries per project
+    teamed = served.post("/batch", files={"file": ("projects.csv", "id,text\np1,GaN power transistors and EUV lithography\n", "text/csv")},
+                         data={"limit": "3", "team": "2", "team_per_country": "1"}, follow_redirects=False)
+    team_id = teamed.headers["location"].rsplit("/", 1)[1]
+    while served.get(f"/v1/batch-jobs/{team_id}").json()["state"] != "succeeded":
+        assert time.monotonic() < deadline + 60
+        time.sleep(0.05)
+    team = [r for r in csv.DictReader(io.StringIO(served.get(f"/v1/batch-jobs/{team_id}/results?format=csv").text)) if r["team_member"] == "True"]
+    assert len(team) == 2 and len({r["country"] for r in team}) == 2
 
 
 def test_a_bad_batch_file_is_explained_and_nothing_is_queued(served: TestClient) -> None:

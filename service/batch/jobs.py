@@ -320,7 +320,9 @@ def _assign(jobs: JobStore, job: Job, request: BatchRequest) -> None:
     key = {(r["query_id"], r["researcher_id"]): r for r in rows}
     position = {q.id: i for i, q in enumerate(request.queries)}
     # a pair with a conflict of interest (shown with include_conflicts) is never assigned
-    candidates = [Candidate(r["query_id"], r["researcher_id"], r["country"] or "", r["score"]) for r in rows if not r.get("conflict")]
+    # (a suggested team's members beyond the candidates asked for are not candidates)
+    candidates = [Candidate(r["query_id"], r["researcher_id"], r["country"] or "", r["score"]) for r in rows
+                  if not r.get("conflict") and r["rank"] <= rules.candidates_per_project]
     result = assign(candidates, [q.id for q in request.queries], rules)
     chosen = [(position[c.project], key[(c.project, c.researcher)]["rank"]) for c in result.chosen]
     summary = result.summary()

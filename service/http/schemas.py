@@ -332,8 +332,8 @@ def team_out(page: MatchPage, weights: dict[str, float]) -> TeamOut | None:
     suggested = page.team
     if suggested is None:
         return None
-    members = [TeamMemberOut(match=match_out(i + 1, m, weights),
+    members = [TeamMemberOut(match=match_out(rank, m, weights),
                              covers=sorted(a for a, who in suggested.team.covered_by.items() if i in who))
-               for i, m in enumerate(suggested.members)]
+               for i, (m, rank) in enumerate(zip(suggested.members, suggested.ranks))]
     return TeamOut(rules=suggested.rules, members=members, uncovered=list(suggested.team.uncovered),
                    explanation=suggested.explanation(need_labels(page)), chosen_from=suggested.pool)

@@ -7,6 +7,7 @@ the user typed, so a page with an error shows the form as it was sent."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from service.matching.query import Filters, Query, TeamRules, Weights
 PAGE_SIZES = (10, 20, 50)
 WEIGHT_NAMES = ("topical", "strength", "impact", "recency", "ties")
 MAX_OFFSET = 10_000  # as the API's `offset`
+MAX_NEED_CHARS = 2_000  # as the API's `query.aspects`
 
 
 class FormErrors(InvalidInput):
@@ -120,9 +122,11 @@ class SearchForm:
         needs = [line.strip() for line in self.needs.splitlines() if line.strip()]
         if needs and not 2 <= len(needs) <= 4:
             errors["needs"] = f"Name 2 to 4 needs, one a line, or leave this empty to have them found in the description (got {len(needs)})."
-        team_size = _integer(self.team, "team", "The team's size", 1, 8, errors)
+        elif any(len(n) > MAX_NEED_CHARS for n in needs):
+            errors["needs"] = f"Each need is at most {MAX_NEED_CHARS} characters: a phrase, not a description."
+        team_size = _integer(self.team, "team", "The team's size", 2, 8, errors)
         per_country = None if self.team_per_country == "any" else _integer(self.team_per_country, "team_per_country",
-                                                                          "Team members per country", 1, 8, errors) or 1
+                                                                          "Team members per country", 1, 3, errors) or 1
         weights = {n: _number(v, f"w_{n}", f"Weight of {n}", errors) for n, v in self.weights.items()}
         per = _integer(self.per, "per", "Results per page", min(PAGE_SIZES), max(PAGE_SIZES), errors)
         if per is not None and per not in PAGE_SIZES:
@@ -178,7 +182,7 @@ def _countries(text: str, name: str, errors: dict[str, str]) -> list[str]:
 def _integer(text: str, name: str, label: str, low: int, high: int, errors: dict[str, str]) -> int | None:
     if not text:
         return None
-    if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+    if not re.fullmatch(r"-?[0-9]{1,9}", text) or not low <= int(text) <= high:
         errors[name] = f"{label} must be a whole number from {low} to {high} (got {text!r})."
         return None
     return int(text)

@@ -17,6 +17,7 @@ import numpy as np
 from kernel.errors import InvalidInput
 
 MAX_ASPECTS = 4
+MAX_PIECES = 12  # a text of more pieces is a document, not a list of needs: matched as a whole
 MAX_ASPECT_CHARS = 2_000
 SHORT_TEXT_WORDS = 24  # a one-paragraph text this short is cut into its sentences, or its clauses
 CLAUSE_WORDS = 6  # ... where every clause is a term of at most this many words
@@ -24,11 +25,12 @@ LABEL_CHARS = 80
 
 # paragraphs: blank lines, or lines that open a list item ("- ", "* ", "1. ", "(a) ", "・")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•・]|\d+[.)]|\([a-z0-9]\))\s*)")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
 _BULLET = re.compile(r"^\s*(?:[-*•・]|\d+[.)]|\([a-z0-9]\))\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+")
 # coordination between needs: "A and B", "A, B and C", "A as well as B"; in Japanese A、B / AとB / A及びB
 _CLAUSE = re.compile(
-    r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|as well as|plus|together with|combined with|along with)\s+|\s*[、，]\s*"
+    r",\s*(?:and\s+|or\s+)?|(?<!\s)\s+(?:and|as well as|plus|together with|combined with|along with)\s+|[、，]\s*"
     r"|(?<=[^\u3040-\u309f\s])と(?=[^\u3040-\u309f\s])|および|及び|並びに|ならびに",
     re.IGNORECASE,
 )
@@ -74,7 +76,7 @@ def pieces(text: str) -> list[str]:
     (docs/evaluation.md). A piece of one content word ("China" in "... in Wuhan, China") belongs
     to the one before it; pieces that only say that a partner is sought are dropped, and a
     lead-in ("We seek partners for") is cut."""
-    text = text.strip()
+    text = _SPACES.sub(" ", text.strip())
     spans = _spans(_PARAGRAPH, text, 0, len(text))
     if len(spans) <= 1:
         if _length(_LEAD_IN.sub("", text)) > SHORT_TEXT_WORDS:
@@ -85,7 +87,8 @@ def pieces(text: str) -> list[str]:
             # a list of terms is a list of needs; longer clauses are parts of one description
             return [_clean(text[a:b]) for a, b in clauses] if all(_length(_clean(text[a:b])) <= CLAUSE_WORDS for a, b in clauses) \
                 else [text]
-    return [_clean(text[a:b]) for a, b in _joined(text, spans)]
+    found = [_clean(text[a:b]) for a, b in _joined(text, spans)]
+    return found if len(found) <= MAX_PIECES else [text]
 
 
 def _joined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -120,13 +123,13 @@ def _clean(piece: str) -> str:
 
 
 def _length(piece: str) -> int:
-    """Words, a run of kana or kanji counting one per three characters."""
-    return sum(max(1, len(w) // 3) if not w.isascii() else 1 for w in _WORD.findall(piece))
+    """Words, a run of kana or kanji counting one per two characters."""
+    return sum(max(1, len(w) // 2) if not w.isascii() else 1 for w in _WORD.findall(piece))
 
 
 def _content(piece: str) -> int:
     """Content words: those that do not only say that a partner is sought or join the others."""
-    return sum(max(1, len(w) // 3) if not w.isascii() else 1 for w in _WORD.findall(piece) if w.lower() not in _GENERIC)
+    return sum(max(1, len(w) // 2) if not w.isascii() else 1 for w in _WORD.findall(piece) if w.lower() not in _GENERIC)
 
 
 def group(vectors: np.ndarray, merge_similarity: float, most: int = MAX_ASPECTS) -> list[list[int]]:
@@ -177,7 +180,7 @@ def given_aspects(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray
 
 
 def _aspect(texts: list[str], vectors: np.ndarray) -> Aspect:
-    return Aspect("; ".join(texts), _unit(vectors.mean(axis=0, keepdims=True))[0])
+    return Aspect(" / ".join(texts), _unit(vectors.mean(axis=0, keepdims=True))[0])
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

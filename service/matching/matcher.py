@@ -15,7 +15,7 @@ import numpy as np
 from indexer.columns import distinct
 from indexer.embedder import Embedder
 from indexer.sparse import RowScores
-from kernel.errors import NotFound
+from kernel.errors import InvalidInput, NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
@@ -371,11 +371,13 @@ class Matcher:
         return dataclasses.replace(query, vector=aspect.vector, lexical=lexical, aspects=())
 
     def aspect_scores(self, snap: Snapshot, aspects: Sequence[ResolvedQuery], rows: np.ndarray, since_year: int | None,
-                      weights: RankingWeights) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, aspects) twice: each row's topical score and its score (weighted as the whole) for each need."""
+                      weights: RankingWeights, known: Sequence[RowScores] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, aspects) twice: each row's topical score and its score (weighted as the whole) for
+        each need; `known`: per need, the similarities its search returned."""
         topical, scores = np.empty((len(rows), len(aspects))), np.empty((len(rows), len(aspects)))
         for a, aspect in enumerate(aspects):
-            ranked = self.rank(snap, aspect, rows, since_year, weights)
+            ranked = self.rank(snap, aspect, rows, since_year, weights, known[a] if known else None)
+            assert np.array_equal(ranked.rows, rows), "every row ranked for the whole has publications for each need"
             topical[:, a], scores[:, a] = ranked.components["topical"], ranked.scores
         return topical, scores
 
@@ -404,14 +406,17 @@ class Matcher:
             if not filters.include_conflicts:
                 allowed[list(conflicts)] = False
         stages.mark("filter")
-        depth = max(offset + limit, DEPTH) if resolved.aspects else offset + limit
+        depth = max(offset + limit, DEPTH) if team is not None else offset + limit  # a team is chosen from the first DEPTH
         candidates, known = self._candidates(snap, resolved, allowed, depth)
         aspects = [self.aspect_query(snap, resolved, a) for a in resolved.aspects]
+        aspects_known = []
         for aspect in aspects:  # each need's own candidates, or one the whole query ranks low never reaches the page
-            candidates = distinct(np.concatenate((candidates, self._candidates(snap, aspect, allowed, depth)[0])))
+            found, dense = self._candidates(snap, aspect, allowed, depth)
+            candidates = distinct(np.concatenate((candidates, found)))
+            aspects_known.append(dense)
         stages.mark("search")
         ranked = self.rank(snap, resolved, candidates, filters.since_year, used_weights, known)
-        aspect_topical, aspect_scores = self.aspect_scores(snap, aspects, ranked.rows, filters.since_year, used_weights)
+        aspect_topical, aspect_scores = self.aspect_scores(snap, aspects, ranked.rows, filters.since_year, used_weights, aspects_known)
         topical = np.maximum(ranked.components["topical"], aspect_topical.max(axis=1)) if aspects else ranked.components["topical"]
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
         kept = np.flatnonzero(topical >= floor)
@@ -513,7 +518,9 @@ class Matcher:
         if unknown:
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
             raise NotFound(f"{len(unknown)} researcher id(s) not in index version {snap.version}: {shown}")
-        resolved = self.resolver.resolve(snap, query, Filters(include_japan=True))
+        if query.aspects:
+            raise InvalidInput("aspects order a list of matches; scores of given researchers are for the whole query")
+        resolved = self.resolver.resolve(snap, query, Filters(include_japan=True), needs=False)
         used_weights = self.resolver.weights(weights)
         ranked = self.rank(snap, resolved, found, None, used_weights)
         matches = self._explain(snap, ranked, list(range(len(ranked.rows))), resolved, None)

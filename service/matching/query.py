@@ -106,6 +106,6 @@ class TeamRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    size: int = Field(3, ge=1, le=8, description="How many partners the team has at most")
+    size: int = Field(3, ge=2, le=8, description="How many partners the team has at most")
     max_per_country: int | None = Field(1, ge=1, le=8, description="At most this many members from one country (null: no limit)")
     prefer_direct: bool = Field(False, description="Among teams that cover as much, prefer members in direct-route countries")

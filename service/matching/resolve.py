@@ -74,7 +74,8 @@ class QueryResolver:
         queries never load a model, English ones never the multilingual one."""
         self.settings, self.reference, self._embedder, self._multilingual = settings, reference, embedder, multilingual
 
-    def resolve(self, snap: Snapshot, query: Query, filters: Filters, stages: Stages | None = None) -> ResolvedQuery:
+    def resolve(self, snap: Snapshot, query: Query, filters: Filters, stages: Stages | None = None, needs: bool = True) -> ResolvedQuery:
+        """`needs`: also the query's needs (aspects), given or found in its text."""
         self._check_fields(filters.fields)
         if query.text is not None:
             resolved = self.text(snap, query.text, stages)
@@ -90,9 +91,12 @@ class QueryResolver:
             vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
             fields = [f for f, _ in snap.researchers[row].fields][: self.settings.max_fields_per_query]
             resolved = ResolvedQuery(vector, fields, f"more like {query.researcher_id}", exclude_row=row)
-        if query.aspects:
+        if needs and query.aspects:
+            if not resolved.multilingual and self.settings.model in ENGLISH_ONLY_MODELS and any(is_japanese(a) for a in query.aspects):
+                raise InvalidInput("aspects in Japanese need a query in Japanese (the English model cannot read them): "
+                                   "write the needs in the query's language")
             resolved = dataclasses.replace(resolved, aspects=tuple(given_aspects(query.aspects, self._encoder(snap, resolved.multilingual))))
-        elif query.text is not None and self.settings.aspects:
+        elif needs and query.text is not None and self.settings.aspects:
             found = find_aspects(query.text, self._encoder(snap, resolved.multilingual), self.settings.aspect_merge_similarity)
             resolved = dataclasses.replace(resolved, aspects=tuple(found))
         if filters.fields:

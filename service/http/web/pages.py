@@ -28,6 +28,7 @@ from service.http.problems import status_of
 from service.http.schemas import aspects_out, country_out, match_out, researcher_out, team_out
 from service.http.search_form import PAGE_SIZES, WEIGHT_NAMES, FormErrors, SearchForm
 from service.http.web.owner import owned_shortlists
+from service.matching.query import TeamRules
 from service.matching.routes import IP_CONDITIONS
 from service.matching.row import EXPORT_COLUMNS, export_row
 
@@ -97,7 +98,8 @@ def _local(path: str) -> str:
     return path if path.startswith("/") and not path.startswith("//") else "/batch"
 
 
-FORM_DEFAULTS = {"limit": "10", "assign": "", "partners": "3", "max_projects": "1", "min_countries": "", "max_per_country": ""}
+FORM_DEFAULTS = {"limit": "10", "assign": "", "partners": "3", "max_projects": "1", "min_countries": "", "max_per_country": "",
+                 "team": "", "team_per_country": "1", "team_direct": ""}
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 @router.get("/")
@@ -229,7 +231,9 @@ async def submit(request: Request, rt: RuntimeDep, jobs: JobsDep) -> Response:
                 partners_per_project=values["partners"], max_projects_per_researcher=values["max_projects"],  # type: ignore[arg-type]
                 min_countries=values["min_countries"] or None, max_per_country=values["max_per_country"] or None,  # type: ignore[arg-type]
             ) if values["assign"] else None
-            options = BatchOptions(limit=values["limit"], assignment=rules)  # type: ignore[arg-type]
+            team = TeamRules(size=values["team"], max_per_country=values["team_per_country"],  # type: ignore[arg-type]
+                             prefer_direct=bool(values["team_direct"])) if values["team"] else None
+            options = BatchOptions(limit=values["limit"], assignment=rules, team=team)  # type: ignore[arg-type]
             body = batch_from_file(await upload.read(), upload.filename, upload.content_type, options, rt.settings.max_batch_queries)
         except ValidationError as exc:
             raise InvalidInput("; ".join(_message(e) for e in exc.errors())) from None
