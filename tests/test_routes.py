@@ -1,6 +1,5 @@
 """Funding routes from the registry, as a PI would read them."""
 
-import pytest
 
 from kernel.paths import DATA_DIR
 from kernel.reference import load_reference

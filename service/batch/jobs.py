@@ -289,8 +289,8 @@ def run_job(runtime: Runtime, jobs: JobStore, job_id: str, stop: Callable[[], bo
             try:
                 page = runtime.matcher.match(snap, query.query, query.filters, options.weights, limit=depth, team=options.team)
                 members = {m.researcher.id: rank for m, rank in zip(page.team.members, page.team.ranks)} if page.team else {}
-                team = (lambda m: m.researcher.id in members) if page.team else (lambda m: None)
-                rows = [batch_row(job_id, query.id, i + 1, m, page, snap.version, team(m)) for i, m in enumerate(page.matches)]
+                rows = [batch_row(job_id, query.id, i + 1, m, page, snap.version, (m.researcher.id in members) if page.team else None)
+                        for i, m in enumerate(page.matches)]
                 if page.team:  # members beyond the rows asked for, with their rank
                     rows += [batch_row(job_id, query.id, members[m.researcher.id], m, page, snap.version, True)
                              for m in page.team.members if members[m.researcher.id] > len(page.matches)]

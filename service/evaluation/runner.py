@@ -17,10 +17,10 @@ from indexer.embedder import Embedder, ProgressFn
 from kernel.paths import CROSSLINGUAL_QUERIES, DEMO_LABELS, GRADED_QUERIES, OPENALEX_SAMPLE
 from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
+from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, multi_aspect_set, read_labels
 from service.matching import cutoff
 from service.matching.cutoff import fair_threshold
 from service.matching.diversify import aspect_order
-from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, multi_aspect_set, read_labels
 from service.matching.matcher import TOPICAL_ONLY, Matcher
 from service.matching.query import Filters
 from service.matching.snapshot import Snapshot, load_newest

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from kernel.errors import NotFound
 from kernel.reference import Reference, country_name, is_country_code
+from service.matching.funding import FundingHistory, funding_history
 from service.matching.matcher import Match, MatchPage
 from service.matching.query import TeamRules
-from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, JointOption, funding_route, registry_entries
 from service.matching.screening import ListVersion, ScreeningHit
 from service.matching.snapshot import ResearcherInfo, Snapshot

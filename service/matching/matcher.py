@@ -19,19 +19,19 @@ from kernel.errors import InvalidInput, NotFound
 from kernel.reference import Reference
 from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
-from service.matching.conflicts import Conflict, conflicts_of, pi_row
 from service.matching.aspects import Aspect
+from service.matching.conflicts import Conflict, conflicts_of, pi_row
 from service.matching.cutoff import MatchStrength, fair_threshold, match_strength, strength_counts
 from service.matching.diversify import DEPTH, aspect_order
+from service.matching.funding import FundingHistory, funding_history
 from service.matching.query import Filters, Query, TeamRules, Weights
 from service.matching.resolve import AnsweredIn, QueryResolver, ResolvedQuery, answered_in
-from service.matching.funding import FundingHistory, funding_history
 from service.matching.routes import FundingRoute, funding_route
 from service.matching.screening import EMPTY, ListVersion, Screener, ScreeningHit
-from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
 from service.matching.team import Team, TeamCandidate, suggest_team
+from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.timing import Stages
 
 TOPICAL_ONLY = RankingWeights(topical=1, strength=0, impact=0, recency=0)

@@ -36,6 +36,7 @@ class Team:
 
 
 def suggest_team(candidates: Sequence[TeamCandidate], aspects: int, rules: TeamRules) -> Team:
+    """The optimal team under the rules (the module's lexicographic objective, by tier weights)."""
     n = len(candidates)
     if n == 0:
         return Team((), {}, tuple(range(aspects)), 0.0)
