@@ -459,9 +459,9 @@ def match(
         doc = {"data": [_match_json(m, offset + i + 1) for i, m in enumerate(page.matches)], "count": page.count,
                "strengths": page.strengths, "aspects": [{"text": a.text, "strengths": c} for a, c in zip(page.query.aspects, page.aspect_strengths)],
                "team": None if page.team is None else {
-                   "members": [{"rank": rank, "researcher_id": m.researcher.id, "covers": sorted(a for a, who in page.team.team.covered_by.items() if i in who)}
-                               for i, (m, rank) in enumerate(zip(page.team.members, page.team.ranks))],
-                   "uncovered": list(page.team.team.uncovered), "explanation": page.team.explanation(needs or ["the whole query"])},
+                   "members": [{"rank": rank, "researcher_id": m.researcher.id, "covers": sorted(covers)}
+                               for m, rank, covers in zip(page.team.members, page.team.ranks, page.team.covers)],
+                   "uncovered": list(page.team.uncovered), "explanation": page.team.explanation(needs or ["the whole query"])},
                "query_fields": page.query.fields, "index_version": snap.version, "model": page.answered.model,
                "space": page.answered.space, "scores_comparable_with_english": page.answered.comparable_with_english,
                "countries": [{"country": c.country, "count": c.count, "route": c.route.route, "basis": c.route.basis} for c in page.countries],

@@ -19,8 +19,6 @@ from kernel.settings import RankingConfig, RankingWeights, Settings
 from service.evaluation import metrics
 from service.evaluation.sets import EvalSet, crosslingual_set, goal_field_set, graded_set, held_out_set, multi_aspect_set, read_labels
 from service.matching import cutoff
-from service.matching.cutoff import fair_threshold
-from service.matching.diversify import aspect_order
 from service.matching.matcher import TOPICAL_ONLY, Matcher
 from service.matching.query import Filters
 from service.matching.snapshot import Snapshot, load_newest
@@ -234,9 +232,8 @@ class Evaluation:
                 aspect_topical, aspect_scores = matcher.aspect_scores(
                     snap, [matcher.aspect_query(snap, resolved, a) for a in resolved.aspects], ranked.rows, None, config.weights)
                 topical[ranked.rows] = np.maximum(ranked.components["topical"], aspect_topical.max(axis=1))
-                order = aspect_order(np.lexsort((ranked.rows, -ranked.scores)), ranked.scores, aspect_scores, aspect_topical,
-                                     fair_threshold(resolved.multilingual, matcher.settings), matcher.settings.aspect_diversity,
-                                     most=matcher.settings.aspect_coverage)
+                order = matcher.order_for_needs(np.lexsort((ranked.rows, -ranked.scores)), ranked.scores, aspect_scores, aspect_topical,
+                                                resolved.multilingual)
                 scores[ranked.rows[order]] = -np.arange(len(order), dtype=float) / max(len(order), 1)  # the order, as scores
             else:
                 scores[ranked.rows] = ranked.scores
@@ -290,13 +287,11 @@ def calibration_report(evaluation: Evaluation, configuration: str, settings: Set
     for (config, name), pairs in sorted(evaluation.shown.items()):
         if config != configuration:
             continue
-        multilingual = name.endswith("_ja")
-        strong = settings.multilingual_strong_similarity if multilingual else settings.strong_similarity
-        fair = settings.multilingual_fair_similarity if multilingual else settings.fair_similarity
+        strong, fair = cutoff.thresholds(name.endswith("_ja"), settings)
         per_set[name] = {label: dict(zip(("results", "relevant_share"), cutoff.share_relevant(pairs, low, high)))
                          for label, low, high in (("strong", strong, np.inf), ("fair", fair, strong), ("weak", -np.inf, fair))}
     return {"configuration": configuration, "first_results_per_query": CALIBRATION_TOP,
             "relevant_reaching": {"strong": cutoff.STRONG_REACHED, "fair": cutoff.FAIR_REACHED},
-            "proposed": proposed, "in_force": {"main": [settings.strong_similarity, settings.fair_similarity],
-                                               "multilingual": [settings.multilingual_strong_similarity, settings.multilingual_fair_similarity]},
+            "proposed": proposed, "in_force": {"main": list(cutoff.thresholds(False, settings)),
+                                               "multilingual": list(cutoff.thresholds(True, settings))},
             "per_set": per_set}

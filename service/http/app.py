@@ -16,10 +16,10 @@ from fastapi_offline import FastAPIOffline
 from service.auth import KeyStore, RateLimiter, RepeatedFailures
 from service.batch.jobs import JobStore, JobWorker
 from service.http import access_log, api, problems
-from service.http.web import site as web
 from service.http.api import batch_jobs
 from service.http.limits import BodySizeLimit, SecurityHeaders
 from service.http.metrics import Metrics, MetricsMiddleware
+from service.http.web import site as web
 from service.index_updates import IndexUpdater
 from service.runtime import Runtime
 from service.saved import SavedStore

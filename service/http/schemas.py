@@ -332,8 +332,7 @@ def team_out(page: MatchPage, weights: dict[str, float]) -> TeamOut | None:
     suggested = page.team
     if suggested is None:
         return None
-    members = [TeamMemberOut(match=match_out(rank, m, weights),
-                             covers=sorted(a for a, who in suggested.team.covered_by.items() if i in who))
-               for i, (m, rank) in enumerate(zip(suggested.members, suggested.ranks))]
-    return TeamOut(rules=suggested.rules, members=members, uncovered=list(suggested.team.uncovered),
+    members = [TeamMemberOut(match=match_out(rank, m, weights), covers=sorted(covers))
+               for m, rank, covers in zip(suggested.members, suggested.ranks, suggested.covers)]
+    return TeamOut(rules=suggested.rules, members=members, uncovered=list(suggested.uncovered),
                    explanation=suggested.explanation(need_labels(page)), chosen_from=suggested.pool)

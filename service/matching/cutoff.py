@@ -20,23 +20,20 @@ STRONG_REACHED = 0.5  # of the relevant researchers, those scoring at least the 
 FAIR_REACHED = 0.9
 
 
-def _thresholds(multilingual: bool, settings: Settings) -> tuple[float, float]:
+def thresholds(multilingual: bool, settings: Settings) -> tuple[float, float]:
+    """The strong and the fair threshold of the space a query is matched in."""
     return ((settings.multilingual_strong_similarity, settings.multilingual_fair_similarity) if multilingual
             else (settings.strong_similarity, settings.fair_similarity))
 
 
-def fair_threshold(multilingual: bool, settings: Settings) -> float:
-    return _thresholds(multilingual, settings)[1]
-
-
 def match_strength(topical: float, multilingual: bool, settings: Settings) -> MatchStrength:
-    strong, fair = _thresholds(multilingual, settings)
+    strong, fair = thresholds(multilingual, settings)
     return "strong" if topical >= strong else "fair" if topical >= fair else "weak"
 
 
 def strength_counts(topical: np.ndarray, multilingual: bool, settings: Settings) -> dict[str, int]:
     """How many of these topical scores are strong, fair and weak matches."""
-    strong, fair = _thresholds(multilingual, settings)
+    strong, fair = thresholds(multilingual, settings)
     above_strong, above_fair = int((topical >= strong).sum()), int((topical >= fair).sum())
     return {"strong": above_strong, "fair": above_fair - above_strong, "weak": len(topical) - above_fair}
 

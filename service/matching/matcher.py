@@ -21,7 +21,7 @@ from kernel.settings import RankingWeights, Settings
 from service.matching import ranking
 from service.matching.aspects import Aspect
 from service.matching.conflicts import Conflict, conflicts_of, pi_row
-from service.matching.cutoff import MatchStrength, fair_threshold, match_strength, strength_counts
+from service.matching.cutoff import MatchStrength, match_strength, strength_counts, thresholds
 from service.matching.diversify import DEPTH, aspect_order
 from service.matching.funding import FundingHistory, funding_history
 from service.matching.query import Filters, Query, TeamRules, Weights
@@ -30,7 +30,7 @@ from service.matching.routes import FundingRoute, funding_route
 from service.matching.screening import EMPTY, ListVersion, Screener, ScreeningHit
 from service.matching.snapshot import ResearcherInfo, Snapshot, gather
 from service.matching.strength import Strength
-from service.matching.team import Team, TeamCandidate, suggest_team
+from service.matching.team import TeamCandidate, suggest_team
 from service.matching.ties import JapanTies, ties_at, ties_component, ties_mask
 from service.matching.timing import Stages
 
@@ -128,7 +128,8 @@ class SuggestedTeam:
     rules: TeamRules
     members: list[Match]
     ranks: tuple[int, ...]  # each member's rank in the results
-    team: Team  # its members' positions are those of `members`; aspects by position in query.aspects
+    covers: tuple[frozenset[int], ...]  # each member's needs (positions in query.aspects; 0: the whole query)
+    uncovered: tuple[int, ...]  # the needs no member covers
     pool: int  # how many of the first results it was chosen from (no conflict, no screening hit)
     coverable: frozenset[int]  # the needs that someone in the pool covers
 
@@ -136,12 +137,12 @@ class SuggestedTeam:
         """Who covers which need, and what no one covers, in sentences (`needs`: the aspects' labels,
         or the whole query's description where it has one need)."""
         lines = []
-        for i, m in enumerate(self.members):
-            covers = [needs[a] for a, who in sorted(self.team.covered_by.items()) if i in who]
+        for m, covered in zip(self.members, self.covers):
+            covers = [needs[a] for a in sorted(covered)]
             where = m.researcher.country or "country unknown"
             lines.append(f"{m.researcher.name} ({where}, {m.route.route} route): "
                          + (f"covers {', '.join(covers)}" if covers else "covers no need fairly; the best remaining by score"))
-        for a in self.team.uncovered:
+        for a in self.uncovered:
             lines.append(f"No one covers {needs[a]}: " + ("the team's rules leave out those who would" if a in self.coverable else
                                                           f"no fair or strong match for it among the first {self.pool} results"))
         if len(self.members) < self.rules.size:
@@ -370,6 +371,13 @@ class Matcher:
         lexical = snap.lexical.scores(aspect.text) if query.lexical is not None and snap.lexical is not None else None
         return dataclasses.replace(query, vector=aspect.vector, lexical=lexical, aspects=())
 
+    def order_for_needs(self, order: np.ndarray, scores: np.ndarray, aspect_scores: np.ndarray, aspect_topical: np.ndarray,
+                        multilingual: bool) -> np.ndarray:
+        """`order` (positions into the ranked candidates, best first) with its first places covering
+        the query's needs, by the settings (service/matching/diversify.py)."""
+        return aspect_order(order, scores, aspect_scores, aspect_topical, thresholds(multilingual, self.settings)[1],
+                            self.settings.aspect_diversity, most=self.settings.aspect_coverage)
+
     def aspect_scores(self, snap: Snapshot, aspects: Sequence[ResolvedQuery], rows: np.ndarray, since_year: int | None,
                       weights: RankingWeights, known: Sequence[RowScores] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(rows, aspects) twice: each row's topical score and its score (weighted as the whole) for
@@ -421,9 +429,7 @@ class Matcher:
         floor = self.settings.multilingual_min_similarity if resolved.multilingual else self.settings.min_similarity
         kept = np.flatnonzero(topical >= floor)
         order = kept[np.lexsort((ranked.rows[kept], -ranked.scores[kept]))]  # ties: rows follow id order
-        fair = fair_threshold(resolved.multilingual, self.settings)
-        order = aspect_order(order, ranked.scores, aspect_scores, aspect_topical, fair, self.settings.aspect_diversity,
-                             most=self.settings.aspect_coverage)
+        order = self.order_for_needs(order, ranked.scores, aspect_scores, aspect_topical, resolved.multilingual)
         stages.mark("rank")
         screener = self._screening()
         if screener and filters.screened == "exclude":  # every match screened, so that the count and the pages leave them out
@@ -466,11 +472,9 @@ class Matcher:
             for m in matches
         ]
         chosen = suggest_team(candidates, aspects, rules)
-        members = [matches[i] for i in chosen.members]
-        return SuggestedTeam(rules, members, tuple(usable[i][0] for i in chosen.members), dataclasses.replace(
-            chosen, members=tuple(range(len(members))),
-            covered_by={a: tuple(chosen.members.index(i) for i in who) for a, who in chosen.covered_by.items()}),
-            len(matches), frozenset().union(*(c.covers for c in candidates)))
+        return SuggestedTeam(rules, [matches[i] for i in chosen.members], tuple(usable[i][0] for i in chosen.members),
+                             tuple(candidates[i].covers for i in chosen.members), chosen.uncovered, len(matches),
+                             frozenset().union(*(c.covers for c in candidates)))
 
     def screened(self, snap: Snapshot, researcher_id: str) -> tuple[tuple[ScreeningHit, ...], tuple[ListVersion, ...]]:
         """One researcher's screening hits, and the list versions they were screened against."""
